@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errorCodes, type ErrorCode } from '../domain/errors.js';
+
+export const ok = <T>(data: T, message = 'Request successful') => ({ code: '0', success: true, message, data });
+
+export function errorBody(code: ErrorCode, message: string) {
+  return { code, success: false, message, data: null };
+}
+
+interface AjvError { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }
+
+/** Turns Ajv's first error into a sentence naming the field, e.g. "size must be <= 100". */
+export function describeValidation(errors: AjvError[], context: string | undefined): string {
+  const e = errors[0] ?? {};
+  const where = context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : 'field';
+  let field = (e.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  if (e.keyword === 'required') field = [field, String(e.params?.missingProperty ?? '')].filter(Boolean).join('.');
+  if (!field) return `The request ${context === 'body' ? 'body must be a JSON object' : 'is invalid'}: ${e.message ?? 'invalid value'}.`;
+  switch (e.keyword) {
+    case 'required': return `${field} is required (${where}).`;
+    case 'type': return `${field} must be ${article(String(e.params?.type ?? 'valid value'))} (${where}).`;
+    case 'pattern':
+      return field === 'id' ? 'id must be a positive integer (path parameter).' : `${field} has an invalid format (${where}).`;
+    case 'anyOf': return `${field} has an invalid value or type (${where}).`;
+    default: return `${field} ${e.message ?? 'is invalid'} (${where}).`;
+  }
+}
+
+function article(type: string): string {
+  const t = type.split(',')[0];
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+/**
+ * One error handler for everything: known errors keep their code and message;
+ * anything else is a 500 whose message carries only the request id.
+ */
+export function handleError(error: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) {
+    return reply.status(error.httpStatus).headers(error.headers).send(errorBody(error.code, error.message));
+  }
+  const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fe.validation) {
+    return reply.status(400).send(errorBody('INVALID_PARAMETER', describeValidation(fe.validation, fe.validationContext)));
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts; send less data.'));
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON with Content-Type: application/json.'));
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is empty; send a JSON object.'));
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON.'));
+  }
+  if (error instanceof SyntaxError || fe.statusCode === 400) {
+    return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON.'));
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code = (Object.entries(errorCodes).find(([, s]) => s === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
+    return reply.status(fe.statusCode).send(errorBody(code, fe.message));
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.status(500).send(errorBody('INTERNAL_ERROR', `The server failed to handle this request; it has been logged (reference ${request.id}).`));
+}

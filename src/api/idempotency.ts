@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import { ApiError } from '../domain/errors.js';
+import type { Db } from '../store/db.js';
+
+const IN_PROGRESS = 0;
+
+/**
+ * `Idempotency-Key` on create endpoints: the same key with the same body answers
+ * the first response again; with another body it is a 409. A placeholder row is
+ * written first, so two concurrent requests with one key cannot both create.
+ * Failed requests release the key, so the caller can fix the input and retry.
+ */
+export class Idempotency {
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly ttlMs: number) {}
+
+  async run<T>(req: FastifyRequest, reply: FastifyReply, route: string, create: () => Promise<T>): Promise<T> {
+    const key = req.headers['idempotency-key'];
+    if (key === undefined) return create();
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+      throw new ApiError('INVALID_PARAMETER', 'Idempotency-Key header must be 1 to 255 characters.');
+    }
+    const appPk = req.tenant.id;
+    const hash = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
+    const now = this.clock.now();
+    const claimed = await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('idempotency').where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key)
+        .where('created_at', '<', now - this.ttlMs).execute();
+      const existing = await tx.selectFrom('idempotency').selectAll()
+        .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).executeTakeFirst();
+      if (existing) return existing;
+      await tx.insertInto('idempotency').values({
+        app_pk: appPk, route, key, request_hash: hash, status_code: IN_PROGRESS, response: '', created_at: now,
+      }).execute();
+      return null;
+    });
+    if (claimed) {
+      if (claimed.request_hash !== hash) {
+        throw new ApiError('IDEMPOTENCY_CONFLICT', 'Idempotency-Key was already used with a different request body; use a new key for a new request.');
+      }
+      if (claimed.status_code === IN_PROGRESS) {
+        throw new ApiError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still being processed; retry in a moment.');
+      }
+      reply.header('idempotent-replayed', 'true');
+      return JSON.parse(claimed.response) as T;
+    }
+    try {
+      const result = await create();
+      await this.db.updateTable('idempotency').set({ status_code: 200, response: JSON.stringify(result) })
+        .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+      return result;
+    } catch (err) {
+      await this.db.deleteFrom('idempotency').where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { Envelope, TokenData, TokenQuery } from '../schemas.js';
+import { ok } from '../envelope.js';
+import type { RoutePlugin } from '../context.js';
+
+export const authRoutes: RoutePlugin = (api, s) => {
+  api.get('/openapi/oauth/token', {
+    schema: {
+      tags: ['auth'], summary: 'Get an access_token by signature',
+      description: 'sign = lowercase hex md5(appId + timestamp + secret), timestamp in epoch ms within the replay window.',
+      querystring: TokenQuery, response: { 200: Envelope(TokenData) },
+    },
+  }, async (req) => ok(await s.auth.issueToken(req.query)));
+};

@@ -1,0 +1,35 @@
+import { VoiceStatus } from '../../domain/status.js';
+import { auditionKey, paginate } from '../../services/catalog.js';
+import { AccessTokenQuery, Avatar, AvatarQuery, Envelope, Page, Voice, VoiceQuery } from '../schemas.js';
+import { ok } from '../envelope.js';
+import type { RoutePlugin } from '../context.js';
+
+export const catalogRoutes: RoutePlugin = (api, s) => {
+  api.post('/openapi/robot/v2/fastPublicPageList', {
+    schema: {
+      tags: ['catalog'], summary: 'Public avatars',
+      querystring: AccessTokenQuery, body: AvatarQuery, response: { 200: Envelope(Page(Avatar)) },
+    },
+  }, async (req) => {
+    // Built-in avatars arrive with video synthesis; until then the catalog is empty.
+    const avatars: { id: number; sceneName: string; coverUrl: string; resolution: string }[] = [];
+    const name = req.body.name?.trim().toLowerCase();
+    return ok(paginate(avatars.filter((a) => !name || a.sceneName.toLowerCase().includes(name)), req.body.page, req.body.size));
+  });
+
+  api.post('/openapi/speaker/v2/fastPublicPageList', {
+    schema: {
+      tags: ['catalog'], summary: 'Public voices',
+      querystring: AccessTokenQuery, body: VoiceQuery, response: { 200: Envelope(Page(Voice)) },
+    },
+  }, async (req) => {
+    const page = s.catalog.listPublicVoices(req.body);
+    return ok({
+      ...page,
+      records: page.records.map((v) => ({
+        speakerId: v.speakerId, ttsName: v.ttsName, ttsFeatures: v.ttsFeatures,
+        ttsAudition: s.fileUrl(auditionKey(v.speakerId)), languages: v.languages, sex: v.sex, status: VoiceStatus.Success,
+      })),
+    });
+  });
+};

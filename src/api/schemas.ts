@@ -1,0 +1,100 @@
+import { Type, type TSchema, type Static } from '@sinclair/typebox';
+
+/**
+ * Wire schemas: the single source of truth for validation, serialization, the
+ * OpenAPI document and the SDK's types. Field names are the platform's.
+ */
+export const Envelope = <T extends TSchema>(data: T, description?: string) =>
+  Type.Object({
+    code: Type.String({ description: '"0" on success, otherwise a stable error code (see the error table)' }),
+    success: Type.Boolean(),
+    message: Type.String(),
+    data,
+  }, { description });
+
+export const ErrorEnvelope = Type.Object({
+  code: Type.String(), success: Type.Literal(false), message: Type.String(), data: Type.Null(),
+});
+
+export const PageQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, description: 'Page number, from 1' }),
+  size: Type.Integer({ minimum: 1, maximum: 100, description: 'Page size, 1 to 100' }),
+});
+
+export const Page = <T extends TSchema>(record: T) => Type.Object({
+  pageSize: Type.Integer(),
+  pageNo: Type.Integer(),
+  totalRecord: Type.Integer(),
+  records: Type.Array(record),
+});
+
+export const AccessTokenQuery = Type.Object({
+  access_token: Type.Optional(Type.String({ description: 'Token from /openapi/oauth/token' })),
+});
+
+export const TokenQuery = Type.Object({
+  grant_type: Type.String({ description: 'Always "sign"' }),
+  appId: Type.String({ minLength: 1, maxLength: 128 }),
+  timestamp: Type.String({ pattern: '^[0-9]+$', description: 'Current time, epoch milliseconds' }),
+  sign: Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'lowercase hex md5(appId + timestamp + secret)' }),
+});
+export const TokenData = Type.Object({ access_token: Type.String(), expires_in: Type.Integer({ description: 'Seconds' }) });
+
+export const AccountData = Type.Object({
+  user: Type.Object({ id: Type.Integer(), corpId: Type.Integer() }),
+  account: Type.Object({
+    fastTrainingAmount: Type.Integer(),
+    totalFastTrainingAmount: Type.Integer(),
+    voiceCloneAmount: Type.Integer(),
+    totalVoiceCloneAmount: Type.Integer(),
+    fastDuration: Type.Integer({ description: 'Remaining video synthesis duration, ms' }),
+    totalFastDuration: Type.Integer(),
+    ttsWordsAmount: Type.Integer(),
+    totalTtsWordsAmount: Type.Integer(),
+  }),
+});
+
+export const AvatarQuery = Type.Composite([PageQuery, Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) })]);
+export const Avatar = Type.Object({
+  id: Type.Integer({ description: 'Scene ID (sceneId in video synthesis)' }),
+  sceneName: Type.String(),
+  coverUrl: Type.String(),
+  resolution: Type.String(),
+});
+
+export const VoiceQuery = Type.Composite([PageQuery, Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  sex: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { description: '1 male, 2 female' })),
+})]);
+export const Voice = Type.Object({
+  speakerId: Type.String(),
+  ttsName: Type.String(),
+  ttsFeatures: Type.String(),
+  audioUrl: Type.Optional(Type.String()),
+  ttsAudition: Type.String(),
+  languages: Type.Array(Type.String()),
+  sex: Type.Integer(),
+  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired' }),
+});
+
+export const TtsCreateBody = Type.Object({
+  speakerId: Type.String({ minLength: 1, maxLength: 128 }),
+  content: Type.String({ description: 'Text to speak' }),
+  callbackUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+export const TtsCreated = Type.Object({ id: Type.Integer(), status: Type.Integer() });
+export const TtsRecord = Type.Object({
+  id: Type.Integer(),
+  status: Type.Integer({ description: '0 Preparing, 1 Processing, 2 Success, 3 Failed' }),
+  duration: Type.Union([Type.Integer(), Type.Null()], { description: 'Audio length, ms' }),
+  ttsUrl: Type.Union([Type.String(), Type.Null()]),
+  srtUrl: Type.Union([Type.String(), Type.Null()]),
+  speakerId: Type.String({ description: 'dhp addition' }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'dhp addition: why the synthesis failed' }),
+  callbackStatus: Type.Integer({ description: 'dhp addition: 0 Initial, 1 Success, 2 Failed' }),
+  createTime: Type.Integer({ description: 'dhp addition: epoch ms' }),
+  updateTime: Type.Integer({ description: 'dhp addition: epoch ms' }),
+});
+export const IdParam = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'Numeric id' }) });
+
+export type TtsCreateBody = Static<typeof TtsCreateBody>;

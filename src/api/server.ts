@@ -1,0 +1,67 @@
+import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Services } from '../app.js';
+import { ApiError } from '../domain/errors.js';
+import type { Api } from './context.js';
+import { errorBody, handleError } from './envelope.js';
+import { accountRoutes } from './routes/account.js';
+import { authRoutes } from './routes/auth.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { systemRoutes } from './routes/system.js';
+import { ttsRoutes } from './routes/tts.js';
+
+const PUBLIC_OPENAPI = new Set(['/openapi/oauth/token']);
+
+export async function buildServer(s: Services, log: Logger): Promise<Api> {
+  const api = Fastify({
+    loggerInstance: log,
+    bodyLimit: s.config.bodyLimitBytes,
+    disableRequestLogging: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
+
+  api.decorateRequest('tenant', null as never);
+  api.setErrorHandler(handleError);
+  api.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(errorBody('NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`)));
+
+  await api.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'dhp: Digital Human Open Platform API',
+        version: '1.0.0',
+        description: 'Wire-compatible implementation of the Digital Human Open Platform API. Every /openapi endpoint except the token takes ?access_token=. Responses use the {code, success, message, data} envelope; code "0" is success.',
+        license: { name: 'AGPL-3.0-or-later', identifier: 'AGPL-3.0-or-later' },
+      },
+    },
+  });
+  await api.register(swaggerUi, { routePrefix: '/docs' });
+  api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+  // Authentication and the per-token rate limit for every /openapi/ endpoint.
+  api.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0];
+    if (!path.startsWith('/openapi/') || PUBLIC_OPENAPI.has(path)) return;
+    const token = (req.query as { access_token?: string } | undefined)?.access_token;
+    const { app, tokenHash } = await s.auth.authenticate(typeof token === 'string' ? token : undefined);
+    s.rateLimiter.take(tokenHash);
+    req.tenant = app;
+  });
+
+  api.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    s.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    s.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
+  });
+
+  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, systemRoutes]) routes(api, s);
+  return api;
+}
+
+export { ApiError };

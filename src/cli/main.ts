@@ -1,0 +1,120 @@
+import { loadConfig, ConfigError, type Config } from '../config/config.js';
+import { systemClock } from '../clock.js';
+import { openSqlite } from '../store/db.js';
+import { QuotaService } from '../services/quota.js';
+import { AppsService, type CreatedApp, type QuotaTotals } from '../services/apps.js';
+import { createApp } from '../app.js';
+import { intFlag, parseArgs, UsageError } from './args.js';
+
+const HELP = `dhp: a self-hostable Digital Human Platform
+
+Usage:
+  dhp serve                         Serve the API, the workers and the files (config from DHP_* env)
+  dhp app create --name NAME [--corp-id N] [--json]
+                                    Create an app (tenant); prints appId and secret
+  dhp app list [--json]             List apps
+  dhp app quota APPID [--tts-words N] [--fast-duration MS] [--fast-training N] [--voice-clone N] [--json]
+                                    Set an app's quota totals (remaining = total - used)
+  dhp help                          This text
+
+Configuration: environment variables DHP_*, see README.md (or a JSON file named by DHP_CONFIG_FILE).
+`;
+
+/** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve': return await serve(rest);
+      case 'app': return await appCommand(rest);
+      case undefined: case 'help': case '--help': case '-h':
+        process.stdout.write(HELP); return 0;
+      default: throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) { process.stderr.write(`dhp: ${err.message}\nRun "dhp help" for usage.\n`); return 2; }
+    if (err instanceof ConfigError) { process.stderr.write(`dhp: ${err.message}\n`); return 2; }
+    process.stderr.write(`dhp: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  parseArgs(args, {});
+  const config = loadConfig();
+  const app = await createApp(config);
+  const base = await app.listen();
+  if (await app.services.apps.count() === 0) printFirstApp(await app.services.apps.create({ name: 'default' }), base);
+  app.log.info({ url: base, docs: `${base}/docs`, data: config.dataDir }, 'dhp is serving');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  app.log.info('shutting down: finishing running tasks');
+  await app.close();
+  return 0;
+}
+
+function printFirstApp(created: CreatedApp, base: string) {
+  process.stdout.write(`
+First start: created the default app. Keep the secret; it is shown only here.
+  appId:  ${created.appId}
+  secret: ${created.secret}
+
+Try it:
+  TS=$(date +%s%3N); SIGN=$(printf '%s' "${created.appId}\${TS}${created.secret}" | md5sum | cut -d' ' -f1)
+  curl "${base}/openapi/oauth/token?grant_type=sign&appId=${created.appId}&timestamp=\${TS}&sign=\${SIGN}"
+
+`);
+}
+
+async function withApps<T>(fn: (apps: AppsService, quota: QuotaService, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openSqlite(config.databaseFile);
+  try {
+    const quota = new QuotaService(db, systemClock);
+    return await fn(new AppsService(db, quota, systemClock, config.defaultQuota), quota, config);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function appCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'create') {
+    const p = parseArgs(rest, { name: 'string', 'corp-id': 'string', json: 'boolean' });
+    const name = p.flags.name;
+    if (typeof name !== 'string' || name.trim() === '') throw new UsageError('app create needs --name NAME');
+    const created = await withApps((apps) => apps.create({ name: name.trim(), corpId: intFlag(p, 'corp-id') }));
+    if (p.flags.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+    else process.stdout.write(`appId:  ${created.appId}\nsecret: ${created.secret}\nuserId: ${created.userId}\ncorpId: ${created.corpId}\nKeep the secret; it is not shown again.\n`);
+    return 0;
+  }
+  if (sub === 'list') {
+    const p = parseArgs(rest, { json: 'boolean' });
+    const list = await withApps((apps) => apps.list());
+    const rows = list.map((a) => ({ appId: a.app_id, name: a.name, userId: a.id, corpId: a.corp_id }));
+    if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+    else for (const r of rows) process.stdout.write(`${r.appId}  ${r.name}  user ${r.userId}  corp ${r.corpId}\n`);
+    return 0;
+  }
+  if (sub === 'quota') {
+    const p = parseArgs(rest, { 'tts-words': 'string', 'fast-duration': 'string', 'fast-training': 'string', 'voice-clone': 'string', json: 'boolean' });
+    const appId = p.positional[0];
+    if (!appId) throw new UsageError('app quota needs an APPID');
+    const totals: QuotaTotals = {};
+    const set = (k: keyof QuotaTotals, flag: string) => { const v = intFlag(p, flag); if (v !== undefined) totals[k] = v; };
+    set('tts_words', 'tts-words'); set('fast_duration', 'fast-duration'); set('fast_training', 'fast-training'); set('voice_clone', 'voice-clone');
+    const lines = await withApps(async (apps, quota) => {
+      const app = await apps.byAppId(appId);
+      if (!app) throw new Error(`no app with appId ${appId}; see "dhp app list"`);
+      if (Object.keys(totals).length) await apps.setQuota(appId, totals);
+      return quota.lines(app.id);
+    });
+    if (p.flags.json) process.stdout.write(`${JSON.stringify(lines)}\n`);
+    else for (const [k, v] of Object.entries(lines)) process.stdout.write(`${k.padEnd(14)} ${v.remaining} of ${v.total} remaining\n`);
+    return 0;
+  }
+  throw new UsageError(sub ? `unknown app command "${sub}"` : 'app needs a command: create, list or quota');
+}

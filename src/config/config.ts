@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * All settings, validated once at boot. Every setting comes from an environment
+ * variable (DHP_*), optionally from a JSON file named by DHP_CONFIG_FILE; the
+ * environment wins. Every bad key is reported in one message.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL clients use to reach this server; file URLs are built from it. Default: the listening address. */
+  publicUrl: string | null;
+  dataDir: string;
+  /** SQLite file; defaults to <dataDir>/dhp.sqlite. */
+  databaseFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  tokenTtlSeconds: number;
+  signatureWindowSeconds: number;
+  /** Requests per minute allowed for one access token. */
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  ttsMaxChars: number;
+  ttsThreads: number;
+  workerConcurrency: number;
+  /** Run workers inside `dhp serve`. */
+  workersEnabled: boolean;
+  taskLeaseMs: number;
+  taskMaxAttempts: number;
+  taskBackoffBaseMs: number;
+  taskBackoffMaxMs: number;
+  callbackMaxAttempts: number;
+  callbackBackoffBaseMs: number;
+  callbackBackoffMaxMs: number;
+  callbackTimeoutMs: number;
+  /** Allow outbound requests to loopback/private addresses (development and tests only). */
+  allowPrivateNetwork: boolean;
+  idempotencyTtlHours: number;
+  defaultQuota: { ttsWords: number; fastDuration: number; fastTraining: number; voiceClone: number };
+}
+
+type Parser<T> = (raw: string) => T;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> => (raw) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+  return n;
+};
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+};
+const str: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw new Error('must not be empty');
+  return raw.trim();
+};
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
+  if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+const url: Parser<string> = (raw) => {
+  let u: URL;
+  try { u = new URL(raw); } catch { throw new Error(`must be an absolute http(s) URL, got "${raw}"`); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+};
+
+interface Setting<T> { env: string; parse: Parser<T>; def: T | ((c: Partial<Config>) => T) }
+
+// One table: the env name, how to parse it, and its default.
+const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K]> } = {
+  host: { env: 'DHP_HOST', parse: str, def: '0.0.0.0' },
+  port: { env: 'DHP_PORT', parse: int(0, 65535), def: 8080 },
+  publicUrl: { env: 'DHP_PUBLIC_URL', parse: url, def: null },
+  dataDir: { env: 'DHP_DATA_DIR', parse: str, def: './data' },
+  databaseFile: { env: 'DHP_DATABASE_FILE', parse: str, def: (c) => path.join(c.dataDir!, 'dhp.sqlite') },
+  logLevel: { env: 'DHP_LOG_LEVEL', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), def: 'info' },
+  tokenTtlSeconds: { env: 'DHP_TOKEN_TTL_SECONDS', parse: int(60, 30 * 86400), def: 7200 },
+  signatureWindowSeconds: { env: 'DHP_SIGNATURE_WINDOW_SECONDS', parse: int(1, 86400), def: 300 },
+  rateLimitPerMinute: { env: 'DHP_RATE_LIMIT_PER_MINUTE', parse: int(1), def: 1200 },
+  bodyLimitBytes: { env: 'DHP_BODY_LIMIT_BYTES', parse: int(1024), def: 1024 * 1024 },
+  ttsMaxChars: { env: 'DHP_TTS_MAX_CHARS', parse: int(1, 1_000_000), def: 20000 },
+  ttsThreads: { env: 'DHP_TTS_THREADS', parse: int(1, 64), def: 1 },
+  workerConcurrency: { env: 'DHP_WORKER_CONCURRENCY', parse: int(1, 256), def: 2 },
+  workersEnabled: { env: 'DHP_WORKERS', parse: bool, def: true },
+  taskLeaseMs: { env: 'DHP_TASK_LEASE_MS', parse: int(1000), def: 60_000 },
+  taskMaxAttempts: { env: 'DHP_TASK_MAX_ATTEMPTS', parse: int(1, 100), def: 5 },
+  taskBackoffBaseMs: { env: 'DHP_TASK_BACKOFF_BASE_MS', parse: int(1), def: 2000 },
+  taskBackoffMaxMs: { env: 'DHP_TASK_BACKOFF_MAX_MS', parse: int(1), def: 5 * 60_000 },
+  callbackMaxAttempts: { env: 'DHP_CALLBACK_MAX_ATTEMPTS', parse: int(1, 100), def: 6 },
+  callbackBackoffBaseMs: { env: 'DHP_CALLBACK_BACKOFF_BASE_MS', parse: int(1), def: 5000 },
+  callbackBackoffMaxMs: { env: 'DHP_CALLBACK_BACKOFF_MAX_MS', parse: int(1), def: 10 * 60_000 },
+  callbackTimeoutMs: { env: 'DHP_CALLBACK_TIMEOUT_MS', parse: int(100), def: 10_000 },
+  allowPrivateNetwork: { env: 'DHP_ALLOW_PRIVATE_NETWORK', parse: bool, def: false },
+  idempotencyTtlHours: { env: 'DHP_IDEMPOTENCY_TTL_HOURS', parse: int(1, 24 * 30), def: 24 },
+};
+
+const quotaSettings = {
+  ttsWords: { env: 'DHP_DEFAULT_TTS_WORDS', def: 100_000 },
+  fastDuration: { env: 'DHP_DEFAULT_FAST_DURATION_MS', def: 3_600_000 },
+  fastTraining: { env: 'DHP_DEFAULT_FAST_TRAINING', def: 10 },
+  voiceClone: { env: 'DHP_DEFAULT_VOICE_CLONE', def: 10 },
+} as const;
+
+export class ConfigError extends Error {}
+
+/** Names of every environment variable dhp reads, for `dhp help` and the README. */
+export const configKeys = [
+  'DHP_CONFIG_FILE',
+  ...Object.values(settings).map((s) => s.env),
+  ...Object.values(quotaSettings).map((s) => s.env),
+];
+
+/**
+ * Builds the configuration from `env` (and the JSON file it may name), plus
+ * `overrides` for programmatic use (tests, embedding). Throws one ConfigError
+ * listing every bad key.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const source: Record<string, string> = {};
+  if (env.DHP_CONFIG_FILE) {
+    try {
+      const parsed = JSON.parse(readFileSync(env.DHP_CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(parsed)) {
+        if (!configKeys.includes(k)) problems.push(`${k} (in ${env.DHP_CONFIG_FILE}): unknown setting`);
+        else source[k] = String(v);
+      }
+    } catch (err) {
+      problems.push(`DHP_CONFIG_FILE: cannot read ${env.DHP_CONFIG_FILE} as JSON (${(err as Error).message})`);
+    }
+  }
+  for (const k of configKeys) if (env[k] !== undefined && env[k] !== '') source[k] = env[k]!;
+
+  const out: Partial<Config> = {};
+  for (const [key, s] of Object.entries(settings) as [keyof typeof settings, Setting<unknown>][]) {
+    if (key in overrides) { (out as Record<string, unknown>)[key] = overrides[key]; continue; }
+    const raw = source[s.env];
+    if (raw === undefined) {
+      (out as Record<string, unknown>)[key] = typeof s.def === 'function' ? (s.def as (c: Partial<Config>) => unknown)(out) : s.def;
+      continue;
+    }
+    try { (out as Record<string, unknown>)[key] = s.parse(raw); } catch (err) { problems.push(`${s.env}: ${(err as Error).message}`); }
+  }
+  const quota = { ...overrides.defaultQuota } as Config['defaultQuota'];
+  for (const [key, s] of Object.entries(quotaSettings) as [keyof Config['defaultQuota'], { env: string; def: number }][]) {
+    if (quota[key] !== undefined) continue;
+    const raw = source[s.env];
+    if (raw === undefined) { quota[key] = s.def; continue; }
+    try { quota[key] = int(0)(raw); } catch (err) { problems.push(`${s.env}: ${(err as Error).message}`); }
+  }
+  out.defaultQuota = quota;
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return out as Config;
+}

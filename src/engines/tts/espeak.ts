@@ -1,0 +1,296 @@
+// The embedded espeak-ng engine: a small pool of worker threads (one WASM espeak instance each),
+// plus the conversion of espeak's raw events into word and phoneme timings.
+
+import { Worker } from 'node:worker_threads';
+import type { PhonemeTiming, SynthesisResult, TtsEngine, VoiceProfile, WordTiming } from './engine.js';
+import { TtsInputError } from './engine.js';
+import type { RawEvent, SynthRequest, SynthResponse } from './espeak-worker.js';
+
+const DEFAULTS = { rate: 175, pitch: 50, range: 50 } as const;
+const LIMITS = { rate: [80, 450], pitch: [0, 100], range: [0, 100] } as const;
+
+type JobParams = Omit<SynthRequest, 'id'>;
+
+interface RawSynthesis {
+  wav: Buffer;
+  sampleRate: number;
+  sampleCount: number;
+  events: RawEvent[];
+}
+
+interface Job {
+  id: number;
+  params: JobParams;
+  resolve(result: RawSynthesis): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+export class EspeakEngine implements TtsEngine {
+  private readonly threads: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private closed = false;
+  private nextId = 1;
+
+  constructor(opts: { threads?: number } = {}) {
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`invalid espeak thread count ${threads}`);
+    this.threads = threads;
+  }
+
+  async synthesize(text: string, voice: VoiceProfile): Promise<SynthesisResult> {
+    if (this.closed) throw new Error('the espeak engine is closed');
+    const params = toJobParams(text, voice);
+    const raw = await this.enqueue(params);
+    const durationMs = (raw.sampleCount * 1000) / raw.sampleRate;
+    const { words, phonemes } = buildTimings(text, raw.events, durationMs);
+    if (raw.sampleCount === 0 || words.length === 0) {
+      throw new TtsInputError('The text contains nothing that can be spoken.');
+    }
+    return { wav: raw.wav, sampleRate: raw.sampleRate, durationMs, words, phonemes };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Error('the espeak engine was closed'));
+    // Terminating fires 'exit', which rejects any in-flight job.
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private enqueue(params: JobParams): Promise<RawSynthesis> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, params, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Hands queued jobs (FIFO) to idle workers, spawning workers lazily up to the thread limit. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const slot = this.slots.find((s) => s.job === null) ?? (this.slots.length < this.threads ? this.spawn() : null);
+      if (!slot) return;
+      this.dispatch(slot, this.queue.shift()!);
+    }
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    // Only a busy worker should keep the process alive; idle ones are unref'd in settle().
+    slot.worker.ref();
+    const request: SynthRequest = { id: job.id, ...job.params };
+    slot.worker.postMessage(request);
+  }
+
+  private spawn(): Slot {
+    const { url, execArgv } = workerEntry();
+    const worker = new Worker(url, { execArgv });
+    const slot: Slot = { worker, job: null };
+    worker.on('message', (msg: SynthResponse) => this.settle(slot, msg));
+    worker.on('error', (err) => this.fail(slot, new Error(`espeak worker crashed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      this.fail(slot, new Error(this.closed ? 'the espeak engine was closed' : `espeak worker exited unexpectedly (code ${code})`));
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      // Queued work gets a fresh worker.
+      this.pump();
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private settle(slot: Slot, msg: SynthResponse): void {
+    const job = slot.job;
+    if (!job || job.id !== msg.id) return;
+    slot.job = null;
+    slot.worker.unref();
+    if (msg.ok) {
+      job.resolve({ wav: Buffer.from(msg.wav), sampleRate: msg.sampleRate, sampleCount: msg.sampleCount, events: msg.events });
+    } else {
+      job.reject(new TtsInputError(msg.message));
+    }
+    this.pump();
+  }
+
+  private fail(slot: Slot, err: Error): void {
+    const job = slot.job;
+    slot.job = null;
+    job?.reject(err);
+  }
+}
+
+/**
+ * Locates the worker script. From compiled JS (dist/) it is the sibling .js file; when running the
+ * TypeScript sources through tsx (tests, dev) it is the sibling .ts file, and the worker needs the
+ * tsx loader too. The loader is referenced by absolute URL so it resolves regardless of the cwd.
+ */
+function workerEntry(): { url: URL; execArgv?: string[] } {
+  if (!import.meta.url.endsWith('.ts')) return { url: new URL('./espeak-worker.js', import.meta.url) };
+  const hasTsx = process.execArgv.some((arg) => /\btsx\b/.test(arg));
+  const execArgv = hasTsx ? undefined : [...process.execArgv, '--import', import.meta.resolve('tsx')];
+  return { url: new URL('./espeak-worker.ts', import.meta.url), execArgv };
+}
+
+function toJobParams(text: string, voice: VoiceProfile): JobParams {
+  if (voice.engine !== 'espeak') throw new TtsInputError(`The voice is for engine '${voice.engine}', not espeak.`);
+  if (typeof voice.voice !== 'string' || !/^[\w\-/+]+$/.test(voice.voice)) {
+    throw new TtsInputError(`unknown espeak voice '${String(voice.voice)}'`);
+  }
+  if (text.trim() === '') throw new TtsInputError('The text is empty.');
+  return {
+    text,
+    voice: voice.voice,
+    rate: checkedParam('rate', voice.rate),
+    pitch: checkedParam('pitch', voice.pitch),
+    range: checkedParam('range', voice.range),
+  };
+}
+
+function checkedParam(name: keyof typeof LIMITS, value: number | undefined): number {
+  if (value === undefined) return DEFAULTS[name];
+  const [min, max] = LIMITS[name];
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new TtsInputError(`The voice ${name} must be between ${min} and ${max}.`);
+  }
+  return Math.round(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timings
+
+/**
+ * Turns raw espeak events into word and phoneme timings. Exported for unit tests.
+ *
+ * espeak's raw word events are messy in ways subtitles and lip-sync care about: positions count
+ * code points, CJK multi-character words are reported with length 1, and expansions (numbers like
+ * "3.5", emoji names) produce several events pointing into the same or whitespace-only text.
+ * The result has non-empty, non-overlapping text spans in order, strictly increasing start times
+ * and endMs > startMs, with words never overlapping each other in time.
+ */
+export function buildTimings(
+  text: string,
+  events: RawEvent[],
+  durationMs: number,
+): { words: WordTiming[]; phonemes: PhonemeTiming[] } {
+  const toIndex = codePointToIndex(text);
+  const phonemes = buildPhonemes(events, durationMs);
+  const words = buildWords(text, events, durationMs, toIndex, phonemes);
+  return { words, phonemes };
+}
+
+/** Maps a code-point offset into a UTF-16 string index; identity when the text has no surrogates. */
+function codePointToIndex(text: string): (cp: number) => number {
+  if (!/[\uD800-\uDFFF]/.test(text)) return (cp) => Math.max(0, Math.min(cp, text.length));
+  const offsets: number[] = [];
+  for (let i = 0; i < text.length; i += (text.codePointAt(i)! > 0xffff ? 2 : 1)) offsets.push(i);
+  offsets.push(text.length);
+  return (cp) => offsets[Math.max(0, Math.min(cp, offsets.length - 1))];
+}
+
+function buildPhonemes(events: RawEvent[], durationMs: number): PhonemeTiming[] {
+  const out: PhonemeTiming[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    // Empty-id phoneme events mark pauses: they only serve as the end of the previous phoneme.
+    if (e.type !== 'phoneme' || e.id === '') continue;
+    const endMs = nextBoundaryMs(events, i, durationMs, (n) => n.type !== 'word');
+    if (endMs > e.ms) out.push({ phoneme: e.id, startMs: e.ms, endMs });
+  }
+  return out;
+}
+
+interface Span {
+  startMs: number;
+  endMs: number;
+  charStart: number;
+  charEnd: number;
+}
+
+function buildWords(
+  text: string,
+  events: RawEvent[],
+  durationMs: number,
+  toIndex: (cp: number) => number,
+  phonemes: PhonemeTiming[],
+): WordTiming[] {
+  const raw: Span[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.type !== 'word') continue;
+    const cpStart = Math.max(0, e.pos - 1);
+    const endMs = nextBoundaryMs(events, i, durationMs, (n) => n.type !== 'phoneme');
+    raw.push({ startMs: e.ms, endMs, charStart: toIndex(cpStart), charEnd: toIndex(cpStart + Math.max(0, e.len)) });
+  }
+  const spans = mergeSpans(raw.map((span, i) => fixTextSpan(text, span, raw[i + 1]?.charStart ?? text.length)));
+  trimTrailingPauses(spans, phonemes);
+  return spans.map((s) => ({ text: text.slice(s.charStart, s.charEnd), ...s }));
+}
+
+/** The first later event (accepted by `isBoundary`) strictly after event i; else the audio end. */
+function nextBoundaryMs(events: RawEvent[], i: number, durationMs: number, isBoundary: (e: RawEvent) => boolean): number {
+  const startMs = events[i].ms;
+  for (let j = i + 1; j < events.length; j++) {
+    if (isBoundary(events[j]) && events[j].ms > startMs) return Math.min(events[j].ms, durationMs);
+  }
+  return durationMs;
+}
+
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+const SPACE = /\s/;
+
+/**
+ * Trims whitespace off the span, then extends it over directly following letters up to the next
+ * word's start: espeak reports CJK words such as 你好 with a length of one character.
+ */
+function fixTextSpan(text: string, span: Span, limit: number): Span {
+  let { charStart, charEnd } = span;
+  while (charStart < charEnd && SPACE.test(text[charStart])) charStart++;
+  while (charEnd > charStart && SPACE.test(text[charEnd - 1])) charEnd--;
+  if (charEnd > charStart) {
+    while (charEnd < limit) {
+      const ch = String.fromCodePoint(text.codePointAt(charEnd)!);
+      if (!WORD_CHAR.test(ch)) break;
+      charEnd += ch.length;
+    }
+  }
+  return { ...span, charStart, charEnd };
+}
+
+/**
+ * Folds spans that add no new text (empty, or starting inside the previous word, as with "3.5" read
+ * as three spoken words) or no new time into the previous word, so one written word is one timing.
+ */
+function mergeSpans(spans: Span[]): Span[] {
+  const out: Span[] = [];
+  for (const span of spans) {
+    const prev = out[out.length - 1];
+    const empty = span.charEnd <= span.charStart;
+    if (prev && (empty || span.charStart < prev.charEnd || span.startMs <= prev.startMs || span.endMs <= span.startMs)) {
+      prev.endMs = Math.max(prev.endMs, span.endMs);
+      prev.charEnd = Math.max(prev.charEnd, span.charEnd);
+    } else if (!empty && span.endMs > span.startMs) {
+      out.push({ ...span });
+    }
+  }
+  // A merged word may now reach into the next one's time; words must not overlap.
+  for (let i = 0; i + 1 < out.length; i++) out[i].endMs = Math.min(out[i].endMs, out[i + 1].startMs);
+  return out;
+}
+
+/**
+ * espeak attributes the pause after a clause to the word before it. Ending each word where its
+ * last phoneme ends gives tighter timings for highlighting and lip-sync.
+ */
+function trimTrailingPauses(spans: Span[], phonemes: PhonemeTiming[]): void {
+  let p = 0;
+  for (const span of spans) {
+    while (p < phonemes.length && phonemes[p].startMs < span.startMs) p++;
+    let lastEnd = -1;
+    for (let q = p; q < phonemes.length && phonemes[q].startMs < span.endMs; q++) lastEnd = phonemes[q].endMs;
+    if (lastEnd > span.startMs && lastEnd < span.endMs) span.endMs = lastEnd;
+  }
+}

@@ -1,0 +1,70 @@
+import type { VoiceProfile } from '../engines/tts/engine.js';
+import { Sex } from '../domain/status.js';
+
+/** A voice anyone can use: the embedded engine's voices. */
+export interface PublicVoice {
+  speakerId: string;
+  ttsName: string;
+  ttsFeatures: string;
+  languages: string[];
+  sex: Sex;
+  profile: VoiceProfile;
+  /** Sentence spoken in the demo clip (ttsAudition). */
+  demo: string;
+}
+
+export const publicVoices: readonly PublicVoice[] = [
+  {
+    speakerId: 'en-us-female', ttsName: 'Ava (US English, female)', ttsFeatures: 'Clear|Bright|Steady',
+    languages: ['en'], sex: Sex.Female, profile: { engine: 'espeak', voice: 'en-us+f3', pitch: 55, rate: 165 },
+    demo: 'Hello, I am Ava. I read your text aloud, clearly and at a steady pace.',
+  },
+  {
+    speakerId: 'en-us-male', ttsName: 'Adam (US English, male)', ttsFeatures: 'Calm|Low|Steady',
+    languages: ['en'], sex: Sex.Male, profile: { engine: 'espeak', voice: 'en-us+m3', pitch: 40, rate: 165 },
+    demo: 'Hello, I am Adam. I read your text aloud in a calm, low voice.',
+  },
+  {
+    speakerId: 'en-gb-female', ttsName: 'Grace (British English, female)', ttsFeatures: 'Gentle|Bright',
+    languages: ['en'], sex: Sex.Female, profile: { engine: 'espeak', voice: 'en-gb-x-rp+f2', pitch: 55, rate: 160 },
+    demo: 'Good day, I am Grace. I speak British English.',
+  },
+  {
+    speakerId: 'en-gb-male', ttsName: 'Oliver (British English, male)', ttsFeatures: 'Calm|Formal',
+    languages: ['en'], sex: Sex.Male, profile: { engine: 'espeak', voice: 'en-gb-x-rp+m1', pitch: 40, rate: 160 },
+    demo: 'Good day, I am Oliver. I speak British English.',
+  },
+  {
+    speakerId: 'zh-cn-female', ttsName: '晓梅 Xiaomei (Mandarin, female)', ttsFeatures: 'Gentle|Bright',
+    languages: ['zh'], sex: Sex.Female, profile: { engine: 'espeak', voice: 'cmn+f3', pitch: 60, rate: 150 },
+    demo: '你好，我是晓梅。我可以用普通话为你朗读文字。',
+  },
+  {
+    speakerId: 'zh-cn-male', ttsName: '子轩 Zixuan (Mandarin, male)', ttsFeatures: 'Calm|Steady',
+    languages: ['zh'], sex: Sex.Male, profile: { engine: 'espeak', voice: 'cmn+m3', pitch: 40, rate: 150 },
+    demo: '你好，我是子轩。我可以用普通话为你朗读文字。',
+  },
+];
+
+export const auditionKey = (speakerId: string) => `voices/${speakerId}.wav`;
+
+export interface Page<T> { pageSize: number; pageNo: number; totalRecord: number; records: T[] }
+
+export function paginate<T>(all: readonly T[], page: number, size: number): Page<T> {
+  return { pageSize: size, pageNo: page, totalRecord: all.length, records: all.slice((page - 1) * size, page * size) };
+}
+
+export class CatalogService {
+  private readonly byId = new Map(publicVoices.map((v) => [v.speakerId, v]));
+
+  publicVoice(speakerId: string): PublicVoice | undefined {
+    return this.byId.get(speakerId);
+  }
+
+  listPublicVoices(q: { page: number; size: number; name?: string; sex?: number }): Page<PublicVoice> {
+    const name = q.name?.trim().toLowerCase();
+    const matches = publicVoices.filter((v) =>
+      (!name || v.ttsName.toLowerCase().includes(name) || v.speakerId.includes(name)) && (q.sex === undefined || v.sex === q.sex));
+    return paginate(matches, q.page, q.size);
+  }
+}

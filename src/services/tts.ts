@@ -1,0 +1,152 @@
+import type { Clock } from '../clock.js';
+import type { CallbackService } from '../callbacks/callbacks.js';
+import { invalid, notFound } from '../domain/errors.js';
+import { TtsStatus } from '../domain/status.js';
+import { countChars } from '../domain/text.js';
+import { TtsInputError, type TtsEngine } from '../engines/tts/engine.js';
+import { buildCues, formatSrt } from '../media/srt.js';
+import { newKey, type Storage } from '../media/storage.js';
+import type { JobQueue } from '../queue/queue.js';
+import type { Db } from '../store/db.js';
+import type { App, Job, TtsSynthesis } from '../store/schema.js';
+import { PermanentError } from '../worker/errors.js';
+import type { CatalogService, Page } from './catalog.js';
+import type { QuotaService } from './quota.js';
+import { checkCallbackUrl } from './urls.js';
+
+export interface TtsView {
+  id: number;
+  status: number;
+  duration: number | null;
+  ttsUrl: string | null;
+  srtUrl: string | null;
+  speakerId: string;
+  reason: string | null;
+  callbackStatus: number;
+  createTime: number;
+  updateTime: number;
+}
+
+const ref = (id: number) => `tts:${id}`;
+
+/** Audio synthesis (section 6): accept, synthesize to WAV + SRT, charge, call back. */
+export class TtsService {
+  constructor(
+    private readonly db: Db,
+    private readonly queue: JobQueue,
+    private readonly quota: QuotaService,
+    private readonly catalog: CatalogService,
+    private readonly engine: TtsEngine,
+    private readonly storage: Storage,
+    private readonly callbacks: CallbackService,
+    private readonly clock: Clock,
+    private readonly fileUrl: (key: string) => string,
+    private readonly opts: { maxChars: number; allowPrivateNetwork: boolean },
+  ) {}
+
+  async create(app: App, body: { speakerId: string; content: string; callbackUrl?: string | null }): Promise<{ id: number; status: number }> {
+    const content = body.content.trim();
+    if (content === '') throw invalid('content must contain text to speak; it is empty.');
+    const chars = countChars(content);
+    if (chars > this.opts.maxChars) throw invalid(`content is ${chars} characters long; the limit is ${this.opts.maxChars}. Split it into several requests.`);
+    if (!this.catalog.publicVoice(body.speakerId)) {
+      throw invalid(`speakerId "${body.speakerId}" is not a voice you can use; list voices with POST /openapi/speaker/v2/fastPublicPageList.`);
+    }
+    const callbackUrl = checkCallbackUrl(body.callbackUrl, this.opts.allowPrivateNetwork);
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.insertInto('tts_syntheses').values({
+        app_pk: app.id, speaker_id: body.speakerId, content, char_count: chars, callback_url: callbackUrl,
+        status: TtsStatus.Preparing, duration_ms: null, audio_key: null, srt_key: null, reason: null,
+        callback_status: 0, created_at: now, updated_at: now,
+      }).returning('id').executeTakeFirstOrThrow();
+      const id = Number(row.id);
+      await this.quota.reserve(tx, app.id, 'tts_words', chars, ref(id));
+      await this.queue.enqueue(tx, 'tts.synthesize', id);
+      return { id, status: TtsStatus.Preparing };
+    });
+  }
+
+  async get(app: App, id: number): Promise<TtsView> {
+    const row = await this.db.selectFrom('tts_syntheses').selectAll().where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
+    if (!row) throw notFound(`Audio synthesis ${id}`);
+    return this.view(row);
+  }
+
+  async list(app: App, page: number, size: number): Promise<Page<TtsView>> {
+    const base = this.db.selectFrom('tts_syntheses').where('app_pk', '=', app.id);
+    const [{ n }, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      base.selectAll().orderBy('id', 'desc').limit(size).offset((page - 1) * size).execute(),
+    ]);
+    return { pageSize: size, pageNo: page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+  }
+
+  /** The job: synthesize, store, then in one transaction mark success, charge and schedule the callback. */
+  async run(job: Job): Promise<void> {
+    const row = await this.db.selectFrom('tts_syntheses').selectAll().where('id', '=', job.ref_id).executeTakeFirst();
+    if (!row || row.status === TtsStatus.Success || row.status === TtsStatus.Failed) return;
+    await this.db.updateTable('tts_syntheses').set({ status: TtsStatus.Processing, updated_at: this.clock.now() }).where('id', '=', row.id).execute();
+
+    const voice = this.catalog.publicVoice(row.speaker_id);
+    if (!voice) throw new PermanentError(`The voice "${row.speaker_id}" is no longer available.`);
+    let result;
+    try {
+      result = await this.engine.synthesize(row.content, voice.profile);
+    } catch (err) {
+      if (err instanceof TtsInputError) throw new PermanentError(err.message);
+      throw err;
+    }
+    const cues = buildCues(row.content, result.words, { durationMs: result.durationMs });
+    const audioKey = newKey('tts', 'wav');
+    const srtKey = newKey('tts', 'srt');
+    await this.storage.put(audioKey, result.wav);
+    await this.storage.put(srtKey, Buffer.from(formatSrt(cues), 'utf8'));
+
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (tx) => {
+      const updated = await tx.updateTable('tts_syntheses').set({
+        status: TtsStatus.Success, duration_ms: result.durationMs, audio_key: audioKey, srt_key: srtKey, reason: null, updated_at: now,
+      }).where('id', '=', row.id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).returningAll().executeTakeFirst();
+      if (!updated) return;
+      await this.quota.charge(tx, row.app_pk, 'tts_words', ref(row.id));
+      await this.scheduleCallback(tx, updated);
+    });
+  }
+
+  /** The job failed for good: mark it, refund the reservation, tell the caller. */
+  async giveUp(job: Job, reason: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const updated = await tx.updateTable('tts_syntheses').set({ status: TtsStatus.Failed, reason, updated_at: this.clock.now() })
+        .where('id', '=', job.ref_id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).returningAll().executeTakeFirst();
+      if (!updated) return;
+      await this.quota.refund(tx, updated.app_pk, 'tts_words', ref(updated.id));
+      await this.scheduleCallback(tx, updated);
+    });
+  }
+
+  private async scheduleCallback(tx: Parameters<CallbackService['schedule']>[0], row: TtsSynthesis) {
+    if (!row.callback_url) return;
+    const v = this.view(row);
+    // The spec's fields (id, status, duration, ttsUrl), plus srtUrl and reason as additions.
+    await this.callbacks.schedule(tx, {
+      appPk: row.app_pk, taskType: 'tts-synthesis', resourceId: v.id, url: row.callback_url,
+      data: { id: v.id, status: v.status, duration: v.duration ?? 0, ttsUrl: v.ttsUrl ?? '', srtUrl: v.srtUrl, reason: v.reason },
+    });
+  }
+
+  private view(r: TtsSynthesis): TtsView {
+    return {
+      id: Number(r.id),
+      status: r.status,
+      duration: r.duration_ms === null ? null : Number(r.duration_ms),
+      ttsUrl: r.audio_key ? this.fileUrl(r.audio_key) : null,
+      srtUrl: r.srt_key ? this.fileUrl(r.srt_key) : null,
+      speakerId: r.speaker_id,
+      reason: r.reason,
+      callbackStatus: r.callback_status,
+      createTime: Number(r.created_at),
+      updateTime: Number(r.updated_at),
+    };
+  }
+}

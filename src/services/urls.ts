@@ -1,0 +1,29 @@
+import { classifyAddress, parseSafeUrl, UnsafeUrlError } from '../media/safe-http.js';
+import { invalid } from '../domain/errors.js';
+
+/**
+ * Checks a callbackUrl when a task is accepted, so an obviously unusable URL is a
+ * 400 now rather than a silent failure later. The full check (DNS, every
+ * redirect) happens at delivery, in SafeHttp.
+ */
+export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean): string | null {
+  if (raw === undefined || raw === null || raw.trim() === '') return null;
+  if (raw.length > 2048) throw invalid('callbackUrl is longer than 2048 characters.');
+  let url: URL;
+  try {
+    url = parseSafeUrl(raw.trim(), 'callbackUrl');
+  } catch (err) {
+    if (err instanceof UnsafeUrlError) throw invalid(`${err.message}.`);
+    throw err;
+  }
+  if (!allowPrivate) {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const kind = host === 'localhost' || host.endsWith('.localhost') ? 'loopback' : isIpLiteral(host) ? classifyAddress(host) : null;
+    if (kind) throw invalid(`callbackUrl points to a ${kind} address (${host}); dhp only calls public addresses.`);
+  }
+  return url.toString();
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}

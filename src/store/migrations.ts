@@ -1,0 +1,121 @@
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * Migrations are code, in order, and written with Kysely's schema builder so the
+ * same steps run on SQLite and Postgres. `id` is the only column that differs.
+ */
+type Dialect = 'sqlite' | 'postgres';
+
+function idColumn(dialect: Dialect) {
+  return dialect === 'postgres' ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
+}
+
+const migrations = (dialect: Dialect): Record<string, Migration> => ({
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      const id = idColumn(dialect);
+      await db.schema.createTable('apps')
+        .addColumn('id', id as any)
+        .addColumn('app_id', 'text', (c) => c.notNull().unique())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('corp_id', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tokens_expires').on('tokens').column('expires_at').execute();
+      await db.schema.createTable('quotas')
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('total', 'bigint', (c) => c.notNull())
+        .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('reserved', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('quotas_pk', ['app_pk', 'kind'])
+        .execute();
+      await db.schema.createTable('quota_ledger')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('ref', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('quota_ledger_once', ['ref', 'kind', 'op'])
+        .execute();
+      await db.schema.createTable('tts_syntheses')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('speaker_id', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('char_count', 'bigint', (c) => c.notNull())
+        .addColumn('callback_url', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('audio_key', 'text')
+        .addColumn('srt_key', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('callback_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tts_app_id').on('tts_syntheses').columns(['app_pk', 'id']).execute();
+      await db.schema.createTable('jobs')
+        .addColumn('id', id as any)
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('ref_id', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('run_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_until', 'bigint')
+        .addColumn('locked_by', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_claim').on('jobs').columns(['state', 'run_at']).execute();
+      await db.schema.createTable('callbacks')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull())
+        .addColumn('task_type', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'bigint', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('idempotency')
+        .addColumn('app_pk', 'bigint', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('status_code', 'integer', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_pk', ['app_pk', 'route', 'key'])
+        .execute();
+    },
+  },
+});
+
+class CodeMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations() { return migrations(this.dialect); }
+}
+
+export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: new CodeMigrations(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? 'unknown error'}`);
+  }
+}
