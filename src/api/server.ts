@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -19,7 +19,8 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
   const api = Fastify({
     loggerInstance: log,
     bodyLimit: s.config.bodyLimitBytes,
-    disableRequestLogging: true,
+    // Our onResponse hook counts requests; per-request log lines would drown the task logs.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;

@@ -26,27 +26,61 @@ const DEFAULT_MAX_DURATION_MS = 5000;
 const SENTENCE_END = /[.!?。！？…‼⁇⁈⁉]/u;
 const CLAUSE_END = /[,，;；:：、]/u;
 const PARAGRAPH = /\n/;
-const OPENING = /[\p{Ps}\p{Pi}]/u;
+const OPENING = /[\p{Ps}\p{Pi}"'¿¡]/u;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 const LETTER = /\p{L}/u;
 
 export function buildCues(text: string, words: WordTiming[], opts: CueOptions = {}): Cue[] {
   if (words.length === 0) return [];
-  const maxChars = opts.maxChars ?? (isMostlyCjk(text) ? DEFAULT_MAX_CHARS_CJK : DEFAULT_MAX_CHARS);
-  const maxDurationMs = opts.maxDurationMs ?? DEFAULT_MAX_DURATION_MS;
-  const bounds = wordBounds(text, words);
-
+  const layout: Layout = {
+    text,
+    words,
+    bounds: wordBounds(text, words),
+    maxChars: opts.maxChars ?? (isMostlyCjk(text) ? DEFAULT_MAX_CHARS_CJK : DEFAULT_MAX_CHARS),
+    maxDurationMs: opts.maxDurationMs ?? DEFAULT_MAX_DURATION_MS,
+  };
   const cues: Cue[] = [];
-  let first = 0;
-  for (let i = 0; i < words.length; i++) {
-    const last = i === words.length - 1;
-    const breakHere = last || shouldBreakAfter(text, bounds, words, first, i, maxChars, maxDurationMs);
-    if (!breakHere) continue;
-    cues.push(makeCue(text, bounds, words, first, i, cues));
-    first = i + 1;
+  for (let first = 0; first < words.length; ) {
+    const last = lastWordOfCue(layout, first);
+    cues.push(makeCue(layout, first, last, cues));
+    first = last + 1;
   }
   extendLastCue(cues, opts.durationMs);
   return cues;
+}
+
+interface Layout {
+  text: string;
+  words: WordTiming[];
+  bounds: Bounds;
+  maxChars: number;
+  maxDurationMs: number;
+}
+
+/**
+ * Grows a cue word by word. It ends at a sentence end or paragraph, at a clause mark once it is half
+ * full, or when the next word would overflow it; in that last case it goes back to the last clause
+ * mark if there was one, so lines split at commas rather than mid-phrase.
+ */
+function lastWordOfCue(layout: Layout, first: number): number {
+  const { text, words, bounds } = layout;
+  let clauseBreak = -1;
+  for (let i = first; i + 1 < words.length; i++) {
+    const gap = text.slice(words[i].charEnd, words[i + 1].charStart);
+    if (SENTENCE_END.test(gap) || PARAGRAPH.test(gap)) return i;
+    if (CLAUSE_END.test(gap)) {
+      if (cueLength(layout, first, i) >= layout.maxChars / 2) return i;
+      clauseBreak = i;
+    }
+    const overflows =
+      cueLength(layout, first, i + 1) > layout.maxChars || words[i + 1].endMs - words[first].startMs > layout.maxDurationMs;
+    if (overflows) return clauseBreak >= 0 ? clauseBreak : i;
+  }
+  return words.length - 1;
+}
+
+function cueLength(layout: Layout, first: number, last: number): number {
+  return displayLength(cueText(layout.text, layout.bounds.start[first], layout.bounds.end[last]));
 }
 
 /** Display text of a cue: the original text, trimmed, whitespace collapsed. */
@@ -72,55 +106,33 @@ function isMostlyCjk(text: string): boolean {
 }
 
 interface Bounds {
-  /** Where a cue starting at word i begins in the text (includes opening quotes/brackets). */
+  /** Where a cue starting at word i begins in the text. */
   start: number[];
-  /** Where a cue ending at word i ends in the text (includes closing punctuation). */
+  /** Where a cue ending at word i ends in the text. */
   end: number[];
 }
 
 /**
- * Splits the gap between consecutive words: punctuation attached to the end of a word (",", "。",
- * closing quotes) belongs to the cue ending there; opening quotes/brackets to the cue starting next.
+ * Divides the whole text among the words, so that cues never lose text, even text the engine did
+ * not report as words. The gap after a word (punctuation, closing quotes, unreported words) goes
+ * to the cue ending there, except opening quotes/brackets, which go to the cue starting next.
  */
 function wordBounds(text: string, words: WordTiming[]): Bounds {
-  const start: number[] = [];
-  const end: number[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const prevEnd = i > 0 ? Math.max(words[i - 1].charEnd, end[i - 1]) : 0;
-    let s = Math.min(words[i].charStart, text.length);
-    while (s > prevEnd && !/\s/.test(text[s - 1])) s--;
-    start.push(s);
-
-    const limit = i + 1 < words.length ? words[i + 1].charStart : text.length;
-    let e = Math.max(words[i].charEnd, s);
-    while (e < limit && !/\s/.test(text[e]) && !OPENING.test(text[e])) e++;
-    end.push(e);
+  const n = words.length;
+  const start: number[] = new Array<number>(n).fill(0);
+  const end: number[] = new Array<number>(n).fill(text.length);
+  for (let i = 0; i + 1 < n; i++) {
+    const gapStart = Math.min(Math.max(words[i].charEnd, start[i]), text.length);
+    const gapEnd = Math.max(gapStart, Math.min(words[i + 1].charStart, text.length));
+    let split = gapEnd;
+    while (split > gapStart && OPENING.test(text[split - 1])) split--;
+    end[i] = split;
+    start[i + 1] = split;
   }
-  // An opening mark claimed by both sides (no whitespace in between, as in CJK) goes to the next cue.
-  for (let i = 0; i + 1 < words.length; i++) end[i] = Math.min(end[i], Math.max(start[i + 1], words[i].charEnd));
   return { start, end };
 }
 
-function shouldBreakAfter(
-  text: string,
-  bounds: Bounds,
-  words: WordTiming[],
-  first: number,
-  i: number,
-  maxChars: number,
-  maxDurationMs: number,
-): boolean {
-  const gap = text.slice(words[i].charEnd, words[i + 1].charStart);
-  if (SENTENCE_END.test(gap) || PARAGRAPH.test(gap)) return true;
-  const length = displayLength(cueText(text, bounds.start[first], bounds.end[i]));
-  if (CLAUSE_END.test(gap) && length >= maxChars / 2) return true;
-  // Break before the next word if adding it would overflow the cue.
-  const nextLength = displayLength(cueText(text, bounds.start[first], bounds.end[i + 1]));
-  const nextDuration = words[i + 1].endMs - words[first].startMs;
-  return nextLength > maxChars || nextDuration > maxDurationMs;
-}
-
-function makeCue(text: string, bounds: Bounds, words: WordTiming[], first: number, last: number, cues: Cue[]): Cue {
+function makeCue({ text, words, bounds }: Layout, first: number, last: number, cues: Cue[]): Cue {
   const prevEnd = cues.length > 0 ? cues[cues.length - 1].endMs : 0;
   // Clamping keeps cues monotonic and non-empty even for sloppy timings from other engines.
   const startMs = Math.max(words[first].startMs, prevEnd);

@@ -106,7 +106,7 @@ export class TtsService {
     const now = this.clock.now();
     await this.db.transaction().execute(async (tx) => {
       const updated = await tx.updateTable('tts_syntheses').set({
-        status: TtsStatus.Success, duration_ms: result.durationMs, audio_key: audioKey, srt_key: srtKey, reason: null, updated_at: now,
+        status: TtsStatus.Success, duration_ms: Math.round(result.durationMs), audio_key: audioKey, srt_key: srtKey, reason: null, updated_at: now,
       }).where('id', '=', row.id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).returningAll().executeTakeFirst();
       if (!updated) return;
       await this.quota.charge(tx, row.app_pk, 'tts_words', ref(row.id));

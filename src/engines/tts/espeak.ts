@@ -87,8 +87,7 @@ export class EspeakEngine implements TtsEngine {
   }
 
   private spawn(): Slot {
-    const { url, execArgv } = workerEntry();
-    const worker = new Worker(url, { execArgv });
+    const worker = startWorker();
     const slot: Slot = { worker, job: null };
     worker.on('message', (msg: SynthResponse) => this.settle(slot, msg));
     worker.on('error', (err) => this.fail(slot, new Error(`espeak worker crashed: ${err.message}`)));
@@ -124,15 +123,17 @@ export class EspeakEngine implements TtsEngine {
 }
 
 /**
- * Locates the worker script. From compiled JS (dist/) it is the sibling .js file; when running the
- * TypeScript sources through tsx (tests, dev) it is the sibling .ts file, and the worker needs the
- * tsx loader too. The loader is referenced by absolute URL so it resolves regardless of the cwd.
+ * Starts a worker thread running espeak-worker. From compiled JS (dist/) that is the sibling .js
+ * file. When the TypeScript sources run through tsx (tests, dev), the sibling .ts file has to be
+ * loaded through tsx's API: on Node 20 loader hooks registered by `--import tsx` do not reach
+ * worker threads, so the worker would fail with "Unknown file extension .ts".
  */
-function workerEntry(): { url: URL; execArgv?: string[] } {
-  if (!import.meta.url.endsWith('.ts')) return { url: new URL('./espeak-worker.js', import.meta.url) };
-  const hasTsx = process.execArgv.some((arg) => /\btsx\b/.test(arg));
-  const execArgv = hasTsx ? undefined : [...process.execArgv, '--import', import.meta.resolve('tsx')];
-  return { url: new URL('./espeak-worker.ts', import.meta.url), execArgv };
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./espeak-worker.js', import.meta.url));
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./espeak-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
+  return new Worker(bootstrap, { eval: true });
 }
 
 function toJobParams(text: string, voice: VoiceProfile): JobParams {
@@ -223,7 +224,8 @@ function buildWords(
     if (e.type !== 'word') continue;
     const cpStart = Math.max(0, e.pos - 1);
     const endMs = nextBoundaryMs(events, i, durationMs, (n) => n.type !== 'phoneme');
-    raw.push({ startMs: e.ms, endMs, charStart: toIndex(cpStart), charEnd: toIndex(cpStart + Math.max(0, e.len)) });
+    // Some CJK words are reported with length 0; they still cover at least their first character.
+    raw.push({ startMs: e.ms, endMs, charStart: toIndex(cpStart), charEnd: toIndex(cpStart + Math.max(1, e.len)) });
   }
   const spans = mergeSpans(raw.map((span, i) => fixTextSpan(text, span, raw[i + 1]?.charStart ?? text.length)));
   trimTrailingPauses(spans, phonemes);
@@ -240,11 +242,14 @@ function nextBoundaryMs(events: RawEvent[], i: number, durationMs: number, isBou
 }
 
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+/** Joins letters inside one written word: don't, e-mail, U.S.A */
+const CONNECTOR = /['’\-‐.]/u;
 const SPACE = /\s/;
 
 /**
- * Trims whitespace off the span, then extends it over directly following letters up to the next
- * word's start: espeak reports CJK words such as 你好 with a length of one character.
+ * Trims whitespace off the span, then extends it over the rest of the written word, up to the next
+ * word's start: espeak reports CJK words such as 你好 with a length of one character, and stops
+ * English words at apostrophes and hyphens ("don" for "don't").
  */
 function fixTextSpan(text: string, span: Span, limit: number): Span {
   let { charStart, charEnd } = span;
@@ -252,12 +257,19 @@ function fixTextSpan(text: string, span: Span, limit: number): Span {
   while (charEnd > charStart && SPACE.test(text[charEnd - 1])) charEnd--;
   if (charEnd > charStart) {
     while (charEnd < limit) {
-      const ch = String.fromCodePoint(text.codePointAt(charEnd)!);
-      if (!WORD_CHAR.test(ch)) break;
-      charEnd += ch.length;
+      const step = wordCharLength(text, charEnd) || (CONNECTOR.test(text[charEnd]) ? wordCharLength(text, charEnd + 1) && 1 : 0);
+      if (step === 0) break;
+      charEnd += step;
     }
   }
   return { ...span, charStart, charEnd };
+}
+
+/** UTF-16 length of the character at `index` if it is a letter, digit or mark; else 0. */
+function wordCharLength(text: string, index: number): number {
+  if (index >= text.length) return 0;
+  const ch = String.fromCodePoint(text.codePointAt(index)!);
+  return WORD_CHAR.test(ch) ? ch.length : 0;
 }
 
 /**
@@ -271,7 +283,7 @@ function mergeSpans(spans: Span[]): Span[] {
     const empty = span.charEnd <= span.charStart;
     if (prev && (empty || span.charStart < prev.charEnd || span.startMs <= prev.startMs || span.endMs <= span.startMs)) {
       prev.endMs = Math.max(prev.endMs, span.endMs);
-      prev.charEnd = Math.max(prev.charEnd, span.charEnd);
+      if (!empty) prev.charEnd = Math.max(prev.charEnd, span.charEnd);
     } else if (!empty && span.endMs > span.startMs) {
       out.push({ ...span });
     }
