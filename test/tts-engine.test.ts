@@ -191,16 +191,18 @@ describe('srt', () => {
         'Hello world.',
         '"Short one!"',
         'Then comes a rather long clause,',
-        'which goes on; and on until it must be',
-        'split somewhere sensible.',
+        // Overflowing goes back to the last clause mark rather than cutting mid-phrase.
+        'which goes on;',
+        'and on until it must be split somewhere',
+        'sensible.',
         'Ok?',
       ],
     );
     for (const c of cues) assert.ok(c.text.length <= 42);
     assert.equal(cues[0].startMs, 0);
-    assert.equal(cues[0].endMs, 280);
+    assert.equal(cues[0].endMs, 580);
     assert.equal(cues[cues.length - 1].endMs, words[words.length - 1].endMs + 300);
-    assert.deepEqual(cues.map((c) => c.index), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(cues.map((c) => c.index), [1, 2, 3, 4, 5, 6, 7]);
   });
 
   test('CJK text without spaces', () => {
@@ -209,6 +211,7 @@ describe('srt', () => {
     const cues = buildCues(text, words);
     assert.deepEqual(
       cues.map((c) => c.text),
+      // The second cue goes back to the comma instead of splitting 很多很多 mid-phrase.
       ['你好，世界。', '我是一个数字人，', '我可以说很多很多很多很多很多的话，', '也可以一直说下去。', '好！'],
     );
     for (const c of cues) assert.ok([...c.text].length <= 20);
@@ -218,7 +221,8 @@ describe('srt', () => {
     const text = 'one  two\tthree\nfour five six seven';
     const words = craftWords(text, 2000);
     const cues = buildCues(text, words, { maxDurationMs: 5000 });
-    assert.deepEqual(cues.map((c) => c.text), ['one two three', 'four five', 'six seven']);
+    // "three" would make the first cue 5980 ms long; the newline ends the second one.
+    assert.deepEqual(cues.map((c) => c.text), ['one two', 'three', 'four five', 'six seven']);
     for (let i = 1; i < cues.length; i++) assert.ok(cues[i].startMs >= cues[i - 1].endMs);
   });
 
@@ -368,7 +372,7 @@ describe('EspeakEngine', () => {
       return true;
     });
     await assert.rejects(engine.synthesize('   ', { engine: 'espeak', voice: 'en-us' }), TtsInputError);
-    await assert.rejects(engine.synthesize('... !!', { engine: 'espeak', voice: 'en-us' }), /nothing that can be spoken/);
+    await assert.rejects(engine.synthesize('... ?', { engine: 'espeak', voice: 'en-us' }), /nothing that can be spoken/);
     await assert.rejects(engine.synthesize('Hello.', { engine: 'espeak', voice: 'en-us', rate: 5000 }), TtsInputError);
     await assert.rejects(engine.synthesize('Hello.', { engine: 'espeak', voice: 'en-us; rm -rf' }), TtsInputError);
     // The worker is still fine afterwards.

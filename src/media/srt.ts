@@ -63,7 +63,7 @@ interface Layout {
  * mark if there was one, so lines split at commas rather than mid-phrase.
  */
 function lastWordOfCue(layout: Layout, first: number): number {
-  const { text, words, bounds } = layout;
+  const { text, words } = layout;
   let clauseBreak = -1;
   for (let i = first; i + 1 < words.length; i++) {
     const gap = text.slice(words[i].charEnd, words[i + 1].charStart);

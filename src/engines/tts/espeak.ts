@@ -229,7 +229,7 @@ function buildWords(
   }
   const spans = mergeSpans(raw.map((span, i) => fixTextSpan(text, span, raw[i + 1]?.charStart ?? text.length)));
   trimTrailingPauses(spans, phonemes);
-  return spans.map((s) => ({ text: text.slice(s.charStart, s.charEnd), ...s }));
+  return addUnreportedWords(text, spans, phonemes).map((s) => ({ text: text.slice(s.charStart, s.charEnd), ...s }));
 }
 
 /** The first later event (accepted by `isBoundary`) strictly after event i; else the audio end. */
@@ -305,4 +305,76 @@ function trimTrailingPauses(spans: Span[], phonemes: PhonemeTiming[]): void {
     for (let q = p; q < phonemes.length && phonemes[q].startMs < span.endMs; q++) lastEnd = phonemes[q].endMs;
     if (lastEnd > span.startMs && lastEnd < span.endMs) span.endMs = lastEnd;
   }
+}
+
+const WRITTEN_WORD = /[\p{L}\p{N}\p{M}]+(?:['’\-‐.][\p{L}\p{N}\p{M}]+)*/gu;
+
+/**
+ * espeak speaks some word pairs as one dictionary entry ("this one") and reports only the first
+ * word. Words written between two reported words share the reported word's time, split in
+ * proportion to their length and snapped to the nearest phoneme start.
+ */
+function addUnreportedWords(text: string, spans: Span[], phonemes: PhonemeTiming[]): Span[] {
+  const out: Span[] = [];
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i];
+    const gapEnd = spans[i + 1]?.charStart ?? text.length;
+    const hidden = [...text.slice(span.charEnd, gapEnd).matchAll(WRITTEN_WORD)].map((m) => ({
+      charStart: span.charEnd + m.index!,
+      charEnd: span.charEnd + m.index! + m[0].length,
+    }));
+    const parts = [{ charStart: span.charStart, charEnd: span.charEnd }, ...hidden];
+    if (hidden.length === 0 || span.endMs - span.startMs < parts.length * 2) {
+      out.push(span);
+      continue;
+    }
+    out.push(...splitTime(span, parts, phonemes));
+  }
+  return out;
+}
+
+function splitTime(span: Span, parts: { charStart: number; charEnd: number }[], phonemes: PhonemeTiming[]): Span[] {
+  const totalChars = parts.reduce((sum, p) => sum + (p.charEnd - p.charStart), 0);
+  const out: Span[] = [];
+  let startMs = span.startMs;
+  let chars = 0;
+  for (const [k, part] of parts.entries()) {
+    chars += part.charEnd - part.charStart;
+    const remaining = parts.length - 1 - k;
+    // Leave at least 1 ms for each remaining part.
+    const latest = span.endMs - remaining;
+    const proportional = Math.round(span.startMs + ((span.endMs - span.startMs) * chars) / totalChars);
+    const endMs = remaining === 0 ? span.endMs : Math.min(latest, Math.max(startMs + 1, nearestPhonemeStart(phonemes, proportional, startMs, latest)));
+    out.push({ ...part, startMs, endMs });
+    startMs = endMs;
+  }
+  return out;
+}
+
+/** The phoneme start closest to `ms` within (after, upTo]; `ms` itself when there is none. */
+function nearestPhonemeStart(phonemes: PhonemeTiming[], ms: number, after: number, upTo: number): number {
+  let best = ms;
+  let bestDistance = Infinity;
+  for (let i = firstPhonemeAfter(phonemes, after); i < phonemes.length; i++) {
+    const p = phonemes[i];
+    if (p.startMs > upTo) break;
+    const distance = Math.abs(p.startMs - ms);
+    if (distance < bestDistance) {
+      best = p.startMs;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Index of the first phoneme starting after `ms` (binary search; phonemes are in time order). */
+function firstPhonemeAfter(phonemes: PhonemeTiming[], ms: number): number {
+  let lo = 0;
+  let hi = phonemes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (phonemes[mid].startMs <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
