@@ -199,6 +199,8 @@ describe('audio synthesis', () => {
     assert.ok(r.body.data.totalRecord >= 1);
     const rec = r.body.data.records[0];
     for (const k of ['id', 'status', 'duration', 'ttsUrl', 'srtUrl']) assert.ok(k in rec, k);
+    assert.equal(typeof rec.duration, 'number');
+    assert.match(rec.createTime, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     const mine = await alice.call('GET', `/openapi/speaker/v2/tts/${rec.id}`);
     assert.equal(mine.body.data.id, rec.id);
     const theirs = await bob.call('GET', `/openapi/speaker/v2/tts/${rec.id}`);

@@ -349,6 +349,7 @@ describe('EspeakEngine', () => {
     ]);
     const f0Female = medianPitchHz(decodeWav(female.wav).samples, 22050);
     const f0Male = medianPitchHz(decodeWav(male.wav).samples, 22050);
+    console.log(`# pitch: female ${f0Female.toFixed(0)} Hz, male ${f0Male.toFixed(0)} Hz`);
     assert.ok(f0Female > f0Male * 1.4, `female ${f0Female.toFixed(0)} Hz vs male ${f0Male.toFixed(0)} Hz`);
     assert.ok(f0Male > 70 && f0Male < 180, `male pitch ${f0Male}`);
     assert.ok(f0Female > 160 && f0Female < 350, `female pitch ${f0Female}`);

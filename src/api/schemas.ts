@@ -92,8 +92,8 @@ export const TtsRecord = Type.Object({
   speakerId: Type.String({ description: 'dhp addition' }),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'dhp addition: why the synthesis failed' }),
   callbackStatus: Type.Integer({ description: 'dhp addition: 0 Initial, 1 Success, 2 Failed' }),
-  createTime: Type.Integer({ description: 'dhp addition: epoch ms' }),
-  updateTime: Type.Integer({ description: 'dhp addition: epoch ms' }),
+  createTime: Type.String({ description: 'dhp addition: yyyy-MM-dd HH:mm:ss, as in the platform\'s other lists' }),
+  updateTime: Type.String({ description: 'dhp addition: yyyy-MM-dd HH:mm:ss' }),
 });
 export const IdParam = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'Numeric id' }) });
 

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
 import { invalid, notFound } from '../domain/errors.js';
 import { TtsStatus } from '../domain/status.js';
-import { countChars } from '../domain/text.js';
+import { countChars, formatDateTime } from '../domain/text.js';
 import { TtsInputError, type TtsEngine } from '../engines/tts/engine.js';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
@@ -23,8 +23,8 @@ export interface TtsView {
   speakerId: string;
   reason: string | null;
   callbackStatus: number;
-  createTime: number;
-  updateTime: number;
+  createTime: string;
+  updateTime: string;
 }
 
 const ref = (id: number) => `tts:${id}`;
@@ -145,8 +145,8 @@ export class TtsService {
       speakerId: r.speaker_id,
       reason: r.reason,
       callbackStatus: r.callback_status,
-      createTime: Number(r.created_at),
-      updateTime: Number(r.updated_at),
+      createTime: formatDateTime(Number(r.created_at)),
+      updateTime: formatDateTime(Number(r.updated_at)),
     };
   }
 }

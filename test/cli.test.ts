@@ -1,0 +1,72 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { removeDir } from './helpers.js';
+import { loadConfig, ConfigError } from '../src/config/config.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dir = mkdtempSync(path.join(tmpdir(), 'dhp-cli-'));
+after(() => removeDir(dir));
+
+function dhp(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+    cwd: root, env: { ...process.env, DHP_DATA_DIR: dir, ...env }, encoding: 'utf8', timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('dhp app create --json prints appId, secret, userId, corpId', () => {
+  const r = dhp(['app', 'create', '--name', 'acme', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const created = JSON.parse(r.out);
+  assert.deepEqual(Object.keys(created).sort(), ['appId', 'corpId', 'secret', 'userId']);
+  assert.equal(typeof created.appId, 'string');
+  assert.ok(created.secret.length >= 24);
+  assert.ok(Number.isInteger(created.userId) && Number.isInteger(created.corpId));
+
+  const list = JSON.parse(dhp(['app', 'list', '--json']).out);
+  assert.ok(list.some((a: any) => a.appId === created.appId && a.name === 'acme'));
+
+  const q = dhp(['app', 'quota', created.appId, '--tts-words', '42', '--voice-clone', '0', '--json']);
+  assert.equal(q.code, 0, q.err);
+  const lines = JSON.parse(q.out);
+  assert.deepEqual(lines.tts_words, { total: 42, remaining: 42 });
+  assert.deepEqual(lines.voice_clone, { total: 0, remaining: 0 });
+});
+
+test('bad usage exits 2 with a message; an unknown app exits 1', () => {
+  const missing = dhp(['app', 'create']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /--name/);
+  const unknownFlag = dhp(['app', 'create', '--name', 'x', '--colour', 'blue']);
+  assert.equal(unknownFlag.code, 2);
+  assert.match(unknownFlag.err, /unknown option --colour/);
+  const badNumber = dhp(['app', 'quota', 'whatever', '--tts-words', 'lots']);
+  assert.equal(badNumber.code, 2);
+  assert.match(badNumber.err, /--tts-words must be a whole number/);
+  const unknownApp = dhp(['app', 'quota', 'no-such-app', '--tts-words', '1']);
+  assert.equal(unknownApp.code, 1);
+  assert.match(unknownApp.err, /no app with appId no-such-app/);
+  const unknownCommand = dhp(['frobnicate']);
+  assert.equal(unknownCommand.code, 2);
+});
+
+test('bad configuration lists every bad key in one message and exits 2', () => {
+  const r = dhp(['serve'], { DHP_PORT: 'eighty', DHP_LOG_LEVEL: 'loud', DHP_WORKERS: 'maybe' });
+  assert.equal(r.code, 2);
+  for (const k of ['DHP_PORT', 'DHP_LOG_LEVEL', 'DHP_WORKERS']) assert.match(r.err, new RegExp(k));
+});
+
+test('configuration from a file, overridden by the environment; unknown keys refused', () => {
+  const file = path.join(dir, 'dhp.json');
+  writeFileSync(file, JSON.stringify({ DHP_PORT: 9000, DHP_TTS_MAX_CHARS: 500 }));
+  const c = loadConfig({ DHP_CONFIG_FILE: file, DHP_PORT: '9100' });
+  assert.equal(c.port, 9100);
+  assert.equal(c.ttsMaxChars, 500);
+  assert.equal(c.databaseFile, path.join('./data', 'dhp.sqlite'));
+  writeFileSync(file, JSON.stringify({ DHP_PROT: 9000 }));
+  assert.throws(() => loadConfig({ DHP_CONFIG_FILE: file }), (e: Error) => e instanceof ConfigError && /DHP_PROT.*unknown setting/.test(e.message));
+});
