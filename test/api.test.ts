@@ -239,6 +239,25 @@ describe('audio synthesis', () => {
     assert.equal((await alice.call('POST', '/openapi/speaker/v2/tts/pageList', { page: 1, size: 1 })).body.data.totalRecord, count);
   });
 
+  test('a task that cannot be spoken fails with a reason, refunds its quota and calls back', async () => {
+    const rx = await startReceiver();
+    try {
+      const before = await account(alice);
+      const r = await alice.call('POST', '/openapi/speaker/v3/fastTts', { speakerId: 'en-us-female', content: '...', callbackUrl: rx.url });
+      assert.equal(r.body.code, '0');
+      const done = await alice.waitTts(r.body.data.id);
+      assert.equal(done.status, 3);
+      assert.match(done.reason, /nothing that can be spoken/);
+      assert.equal(done.ttsUrl, null);
+      assert.deepEqual(await account(alice), before, 'reservation refunded');
+      await waitFor('the failure callback', async () => rx.received.length > 0);
+      const body = JSON.parse(rx.received[0].body);
+      assert.equal(body.taskType, 'tts-synthesis');
+      assert.equal(body.data.status, 3);
+      assert.equal(body.data.id, r.body.data.id);
+    } finally { await rx.close(); }
+  });
+
   test('50 concurrent requests against a quota for 5 accept exactly 5', async () => {
     const carol = await Client.create(h, 'carol', { tts_words: 5 });
     const results = await Promise.all(Array.from({ length: 50 }, () =>

@@ -90,16 +90,28 @@ export class EspeakEngine implements TtsEngine {
     const worker = startWorker();
     const slot: Slot = { worker, job: null };
     worker.on('message', (msg: SynthResponse) => this.settle(slot, msg));
-    worker.on('error', (err) => this.fail(slot, new Error(`espeak worker crashed: ${err.message}`)));
+    worker.on('error', (err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.retire(slot, new Error(`espeak worker crashed: ${reason}`));
+    });
     worker.on('exit', (code) => {
-      this.fail(slot, new Error(this.closed ? 'the espeak engine was closed' : `espeak worker exited unexpectedly (code ${code})`));
-      const index = this.slots.indexOf(slot);
-      if (index >= 0) this.slots.splice(index, 1);
-      // Queued work gets a fresh worker.
-      this.pump();
+      const reason = this.closed ? 'the espeak engine was closed' : `espeak worker exited unexpectedly (code ${code})`;
+      this.retire(slot, new Error(reason));
     });
     this.slots.push(slot);
     return slot;
+  }
+
+  /** Takes a dead worker out of the pool at once, so no new job is sent to it, and fails its job. */
+  private retire(slot: Slot, err: Error): void {
+    const job = slot.job;
+    slot.job = null;
+    job?.reject(err);
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    this.slots.splice(index, 1);
+    // Queued work gets a fresh worker.
+    this.pump();
   }
 
   private settle(slot: Slot, msg: SynthResponse): void {
@@ -113,12 +125,6 @@ export class EspeakEngine implements TtsEngine {
       job.reject(new TtsInputError(msg.message));
     }
     this.pump();
-  }
-
-  private fail(slot: Slot, err: Error): void {
-    const job = slot.job;
-    slot.job = null;
-    job?.reject(err);
   }
 }
 
@@ -198,7 +204,10 @@ function buildPhonemes(events: RawEvent[], durationMs: number): PhonemeTiming[] 
     const e = events[i];
     // Empty-id phoneme events mark pauses: they only serve as the end of the previous phoneme.
     if (e.type !== 'phoneme' || e.id === '') continue;
-    const endMs = nextBoundaryMs(events, i, durationMs, (n) => n.type !== 'word');
+    let j = i + 1;
+    while (j < events.length && events[j].type === 'word') j++;
+    const endMs = Math.min(j < events.length ? events[j].ms : durationMs, durationMs);
+    // Zero-length phonemes (several events at one position) carry no timing; drop them.
     if (endMs > e.ms) out.push({ phoneme: e.id, startMs: e.ms, endMs });
   }
   return out;
