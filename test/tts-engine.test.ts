@@ -151,7 +151,7 @@ describe('wav', () => {
     assert.deepEqual(d.samples, samples);
   });
 
-  test('rejects non-WAV and non-PCM16 input with a clear error', () => {
+  test('rejects non-WAV and non-PCM16 input with a clear error; tolerates streamed sizes', () => {
     assert.throws(() => decodeWav(Buffer.from('ID3\x04 this is an mp3')), /not a WAV file/);
     assert.throws(() => decodeWav(Buffer.alloc(0)), /not a WAV file/);
     const eightBit = encodeWavPcm16(new Int16Array(4), 8000);
@@ -160,6 +160,10 @@ describe('wav', () => {
     const float = encodeWavPcm16(new Int16Array(4), 8000);
     float.writeUInt16LE(3, 20);
     assert.throws(() => decodeWav(float), /format tag 3/);
+    const streamed = encodeWavPcm16(Int16Array.from([7, 8, 9]), 8000);
+    streamed.writeUInt32LE(0xffffffff, 4);
+    streamed.writeUInt32LE(0xffffffff, 40);
+    assert.deepEqual(decodeWav(streamed).samples, Int16Array.from([7, 8, 9]));
     const noData = encodeWavPcm16(new Int16Array(4), 8000).subarray(0, 36);
     assert.throws(() => decodeWav(noData), /no "data" chunk/);
   });

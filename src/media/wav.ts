@@ -86,9 +86,8 @@ function findChunks(buf: Buffer): { fmt?: Buffer; data?: Buffer } {
     const id = buf.toString('ascii', offset, offset + 4);
     const declared = buf.readUInt32LE(offset + 4);
     const bodyStart = offset + 8;
-    // Streaming writers leave the data size as 0 or 0xFFFFFFFF; trust the file length in that case.
-    const bodyEnd = Math.min(buf.length, bodyStart + declared);
-    const body = buf.subarray(bodyStart, id === 'data' && declared === 0 ? buf.length : bodyEnd);
+    // Streaming writers declare a huge placeholder size (0xFFFFFFFF); the file length wins.
+    const body = buf.subarray(bodyStart, Math.min(buf.length, bodyStart + declared));
     if (id === 'fmt ' && !found.fmt) found.fmt = body;
     if (id === 'data' && !found.data) found.data = body;
     if (found.fmt && found.data) break;
