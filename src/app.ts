@@ -19,6 +19,15 @@ import { CallbackService } from './callbacks/callbacks.js';
 import { Idempotency } from './api/idempotency.js';
 import { RateLimiter } from './api/rate-limit.js';
 import { Worker, type HandlerMap } from './worker/worker.js';
+import { locateMediaTools, type MediaTools } from './media/ffmpeg.js';
+import { HumanFaceDetector } from './engines/face/human.js';
+import type { FaceDetector } from './engines/face/detector.js';
+import { NoRecognizer, PocketsphinxRecognizer, type ConsentRecognizer } from './engines/consent/recognizer.js';
+import { MediaWorkspace } from './services/workspace.js';
+import { ConsentRecords, ConsentService } from './services/consent.js';
+import { TrainingService } from './services/trainings.js';
+import { VoiceService } from './services/voices.js';
+import { PermanentError } from './worker/errors.js';
 import { buildServer } from './api/server.js';
 import type { Api } from './api/context.js';
 
@@ -34,6 +43,9 @@ export interface Services {
   auth: AuthService;
   catalog: CatalogService;
   tts: TtsService;
+  trainings: TrainingService;
+  voices: VoiceService;
+  consent: ConsentService;
   callbacks: CallbackService;
   idempotency: Idempotency;
   rateLimiter: RateLimiter;
@@ -70,7 +82,26 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const auth = new AuthService(db, clock, config);
   const catalog = new CatalogService();
   const callbacks = new CallbackService(db, queue, http, clock, metrics, { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs });
-  const tts = new TtsService(db, queue, quota, catalog, engine, storage, callbacks, clock, fileUrl,
+
+  // Heavy parts start on first use; ffmpeg is probed at listen() so a broken install is reported at boot.
+  const tools = once(async (): Promise<MediaTools> => {
+    try {
+      return await locateMediaTools({ ffmpegPath: config.ffmpegPath ?? undefined, ffprobePath: config.ffprobePath ?? undefined });
+    } catch (err) {
+      throw new PermanentError(`Media processing is unavailable on this server: ${(err as Error).message}`);
+    }
+  });
+  let faceDetector: FaceDetector | null = null;
+  const faces = async () => (faceDetector ??= new HumanFaceDetector());
+  const recognizer = once(async (): Promise<ConsentRecognizer> => (await PocketsphinxRecognizer.locate()) ?? new NoRecognizer());
+  const media = new MediaWorkspace(tools, http, path.join(config.dataDir, 'work'), config);
+  const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);
+  const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
+    { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000 });
+  const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {
+    allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds,
+  });
+  const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 
   const taskBackoff = { baseMs: config.taskBackoffBaseMs, maxMs: config.taskBackoffMaxMs };
@@ -80,6 +111,24 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       giveUp: (job, reason) => tts.giveUp(job, reason),
       backoff: taskBackoff,
       exhaustedReason: (job) => `Speech synthesis failed ${job.attempts} times; submit the task again, and tell the operator if it keeps failing (job ${job.id}).`,
+    },
+    'training.run': {
+      run: (job) => trainings.run(job),
+      giveUp: (job, reason) => trainings.giveUp(job, reason),
+      backoff: taskBackoff,
+      exhaustedReason: (job) => `Avatar training failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
+    },
+    'voice.clone': {
+      run: (job) => voices.run(job),
+      giveUp: (job, reason) => voices.giveUp(job, reason),
+      backoff: taskBackoff,
+      exhaustedReason: (job) => `Voice cloning failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
+    },
+    'consent.verify': {
+      run: (job) => consent.runJob(job),
+      giveUp: (job, reason) => consent.giveUp(job, reason),
+      backoff: taskBackoff,
+      exhaustedReason: (job) => `The consent check failed ${job.attempts} times on the server's side; submit it again (job ${job.id}).`,
     },
     'callback.deliver': {
       run: (job) => callbacks.deliver(job),
@@ -93,7 +142,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   let workersStarted = false;
 
   const services: Services = {
-    config, db, queue, metrics, storage, engine, quota, apps, auth, catalog, tts, callbacks,
+    config, db, queue, metrics, storage, engine, quota, apps, auth, catalog, tts, trainings, voices, consent, callbacks,
     idempotency: new Idempotency(db, clock, config.idempotencyTtlHours * 3_600_000),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute, clock),
     fileUrl,
@@ -110,6 +159,12 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
         baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       }
       await ensureAuditions(services, log);
+      try {
+        const t = await tools();
+        log.info({ ffmpeg: t.ffmpeg, version: t.ffmpegVersion, source: t.source }, 'media tools ready');
+      } catch (err) {
+        log.error((err as Error).message);
+      }
       if (config.workersEnabled) {
         // The embedded database belongs to this one process, so anything marked
         // running was interrupted by a crash or a kill: put it back now.
@@ -125,6 +180,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       if (workersStarted) await worker.stop();
       workersStarted = false;
       await engine.close();
+      await faceDetector?.close();
       await db.destroy();
     },
   };
@@ -139,4 +195,10 @@ async function ensureAuditions(s: Services, log: Logger): Promise<void> {
     await s.storage.put(key, result.wav);
     log.debug({ speakerId: v.speakerId }, 'made voice audition');
   }
+}
+
+/** Runs `fn` once and shares its promise; a failure is kept too, so every caller sees the same sentence. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= fn());
 }

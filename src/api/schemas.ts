@@ -98,3 +98,72 @@ export const TtsRecord = Type.Object({
 export const IdParam = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'Numeric id' }) });
 
 export type TtsCreateBody = Static<typeof TtsCreateBody>;
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+
+export const TrainingCreateBody = Type.Object({
+  id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Training ID to re-run; empty for a new training' })),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  videoUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048, description: 'Video or audio of the person speaking authorizeText' }),
+  authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
+  level: Type.Integer({ description: '1: Rapid Avatar Cloning' }),
+  compress: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  callbackUrl: Type.Optional(NullableString),
+});
+export const TrainingCreated = Type.Object({ trainingId: Type.Integer() });
+export const TrainingRecord = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  videoUrl: Type.String(),
+  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Rejected' }),
+  callbackStatus: Type.Integer({ description: '0 Initial, 1 Success, 2 Failed' }),
+  comment: Type.String({ description: 'Why it failed or was rejected; notes' }),
+  sceneId: NullableInt,
+  coverUrl: NullableString,
+  authorizeStatus: Type.Integer({ description: '0 no, 1 yes' }),
+  createTime: Type.String(),
+  updateTime: Type.String(),
+});
+
+export const CloneBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  audioUrl: Type.String({ minLength: 1, maxLength: 2048, description: 'WAV only' }),
+  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
+  sex: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2), Type.Null()])),
+  callbackUrl: Type.Optional(NullableString),
+});
+export const ClonedVoice = Type.Object({
+  speakerId: Type.String(),
+  ttsName: Type.String(),
+  ttsFeatures: Type.String(),
+  audioUrl: Type.String(),
+  ttsAudition: Type.String(),
+  languages: Type.Array(Type.String()),
+  sex: NullableInt,
+  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired' }),
+  authorizeStatus: Type.Integer(),
+  reason: NullableString,
+  expireTime: NullableString,
+});
+const DateTime = Type.String({ description: 'yyyy-MM-dd HH:mm:ss' });
+export const CloneListQuery = Type.Composite([PageQuery, Type.Object({
+  sex: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+  status: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
+  expireStartTime: Type.Optional(DateTime),
+  expireEndTime: Type.Optional(DateTime),
+})]);
+export const SpeakerParam = Type.Object({ speakerId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const AuthorizeSceneBody = Type.Object({
+  sceneId: Type.Union([Type.Integer(), Type.String({ pattern: '^-?[0-9]{1,15}$' })]),
+  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
+});
+export const AuthorizeSpeakerBody = Type.Object({
+  speakerId: Type.String({ minLength: 1, maxLength: 64 }),
+  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
+});

@@ -10,6 +10,7 @@ import { errorBody, handleError } from './envelope.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { cloningRoutes } from './routes/cloning.js';
 import { systemRoutes } from './routes/system.js';
 import { ttsRoutes } from './routes/tts.js';
 
@@ -61,7 +62,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
   });
 
-  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, systemRoutes]) routes(api, s);
+  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, systemRoutes]) routes(api, s);
   return api;
 }
 

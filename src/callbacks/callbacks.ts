@@ -10,6 +10,8 @@ import { signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing.js';
 /** The spec's callback task types and the table whose `callback_status` each one reports into. */
 export const callbackTargets = {
   'tts-synthesis': 'tts_syntheses',
+  'video-training': 'trainings',
+  'voice-clone': 'voices',
 } as const;
 export type CallbackTaskType = keyof typeof callbackTargets;
 

@@ -2,6 +2,8 @@ import { loadConfig, ConfigError, type Config } from '../config/config.js';
 import { systemClock } from '../clock.js';
 import { openSqlite } from '../store/db.js';
 import { QuotaService } from '../services/quota.js';
+import { ConsentRecords } from '../services/consent.js';
+import type { ConsentState } from '../store/schema.js';
 import { AppsService, type CreatedApp, type QuotaTotals } from '../services/apps.js';
 import { createApp } from '../app.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
@@ -15,6 +17,11 @@ Usage:
   dhp app list [--json]             List apps
   dhp app quota APPID [--tts-words N] [--fast-duration MS] [--fast-training N] [--voice-clone N] [--json]
                                     Set an app's quota totals (remaining = total - used)
+  dhp consent list [--state review|pending|verified|refused|approved|rejected] [--json]
+                                    Consent recordings and their state (review = waiting for an operator)
+  dhp consent approve ID [--reason TEXT]
+  dhp consent reject ID [--reason TEXT]
+                                    Decide a consent an automatic check could not (e.g. Mandarin)
   dhp help                          This text
 
 Configuration: environment variables DHP_*, see README.md (or a JSON file named by DHP_CONFIG_FILE).
@@ -27,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'serve': return await serve(rest);
       case 'app': return await appCommand(rest);
+      case 'consent': return await consentCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(HELP); return 0;
       default: throw new UsageError(`unknown command "${cmd}"`);
@@ -117,4 +125,35 @@ async function appCommand(args: string[]): Promise<number> {
     return 0;
   }
   throw new UsageError(sub ? `unknown app command "${sub}"` : 'app needs a command: create, list or quota');
+}
+
+const consentStates: ConsentState[] = ['pending', 'verified', 'refused', 'review', 'approved', 'rejected'];
+
+async function consentCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const config = loadConfig();
+  const open = async <T>(fn: (records: ConsentRecords) => Promise<T>) => {
+    const db = await openSqlite(config.databaseFile);
+    try { return await fn(new ConsentRecords(db, systemClock)); } finally { await db.destroy(); }
+  };
+  if (sub === 'list') {
+    const p = parseArgs(rest, { state: 'string', json: 'boolean' });
+    const state = p.flags.state as ConsentState | undefined;
+    if (state !== undefined && !consentStates.includes(state)) throw new UsageError(`--state must be one of ${consentStates.join(', ')}`);
+    const rows = await open((r) => r.list({ state }));
+    if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+    else for (const c of rows) process.stdout.write(`${c.id}  ${c.state.padEnd(8)} ${c.subject} ${c.subject_id}  app ${c.app_pk}  "${c.authorize_text}"  ${c.authorize_url}${c.reason ? `\n      ${c.reason}` : ''}\n`);
+    return 0;
+  }
+  if (sub === 'approve' || sub === 'reject') {
+    const p = parseArgs(rest, { reason: 'string', json: 'boolean' });
+    const id = p.positional[0];
+    if (!id || !/^\d+$/.test(id)) throw new UsageError(`consent ${sub} needs a consent ID (see "dhp consent list")`);
+    const reason = typeof p.flags.reason === 'string' ? p.flags.reason : undefined;
+    const c = await open((r) => r.decide(Number(id), sub === 'approve', reason));
+    if (p.flags.json) process.stdout.write(`${JSON.stringify(c)}\n`);
+    else process.stdout.write(`consent ${c.id}: ${c.state} (${c.subject} ${c.subject_id})\n`);
+    return 0;
+  }
+  throw new UsageError(sub ? `unknown consent command "${sub}"` : 'consent needs a command: list, approve or reject');
 }

@@ -36,6 +36,17 @@ export interface Config {
   /** Allow outbound requests to loopback/private addresses (development and tests only). */
   allowPrivateNetwork: boolean;
   idempotencyTtlHours: number;
+  /** ffmpeg/ffprobe binaries; default: on PATH, else the ones npm installs. */
+  ffmpegPath: string | null;
+  ffprobePath: string | null;
+  maxVideoBytes: number;
+  maxAudioBytes: number;
+  downloadTimeoutMs: number;
+  trainingMinSeconds: number;
+  trainingMaxSeconds: number;
+  /** Refuse avatars and voices whose consent recording is not verified or approved. */
+  consentRequired: boolean;
+  voiceLifetimeDays: number;
   defaultQuota: { ttsWords: number; fastDuration: number; fastTraining: number; voiceClone: number };
 }
 
@@ -96,6 +107,15 @@ const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K
   callbackTimeoutMs: { env: 'DHP_CALLBACK_TIMEOUT_MS', parse: int(100), def: 10_000 },
   allowPrivateNetwork: { env: 'DHP_ALLOW_PRIVATE_NETWORK', parse: bool, def: false },
   idempotencyTtlHours: { env: 'DHP_IDEMPOTENCY_TTL_HOURS', parse: int(1, 24 * 30), def: 24 },
+  ffmpegPath: { env: 'DHP_FFMPEG_PATH', parse: str, def: null },
+  ffprobePath: { env: 'DHP_FFPROBE_PATH', parse: str, def: null },
+  maxVideoBytes: { env: 'DHP_MAX_VIDEO_BYTES', parse: int(1024), def: 2 * 1024 ** 3 },
+  maxAudioBytes: { env: 'DHP_MAX_AUDIO_BYTES', parse: int(1024), def: 50 * 1024 ** 2 },
+  downloadTimeoutMs: { env: 'DHP_DOWNLOAD_TIMEOUT_MS', parse: int(1000), def: 15 * 60_000 },
+  trainingMinSeconds: { env: 'DHP_TRAINING_MIN_SECONDS', parse: int(1, 3600), def: 5 },
+  trainingMaxSeconds: { env: 'DHP_TRAINING_MAX_SECONDS', parse: int(1, 7200), def: 600 },
+  consentRequired: { env: 'DHP_CONSENT_REQUIRED', parse: bool, def: true },
+  voiceLifetimeDays: { env: 'DHP_VOICE_LIFETIME_DAYS', parse: int(1, 36500), def: 365 },
 };
 
 const quotaSettings = {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -10,6 +10,8 @@ import type { Readable } from 'node:stream';
  */
 export interface Storage {
   put(key: string, data: Buffer): Promise<void>;
+  /** Stores a file made on local disk (large media), consuming it. */
+  putFile(key: string, file: string): Promise<void>;
   read(key: string): Promise<{ stream: Readable; size: number } | null>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
@@ -42,6 +44,21 @@ export class DiskStorage implements Storage {
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
     await writeFile(tmp, data);
     await rename(tmp, file);
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    const dest = this.pathOf(key);
+    await mkdir(path.dirname(dest), { recursive: true });
+    try {
+      await rename(file, dest);
+    } catch (err) {
+      // Another filesystem: copy under a temporary name, then rename.
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
+      await copyFile(file, tmp);
+      await rename(tmp, dest);
+      await unlink(file);
+    }
   }
 
   async read(key: string): Promise<{ stream: Readable; size: number } | null> {

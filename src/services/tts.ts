@@ -13,6 +13,7 @@ import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl } from './urls.js';
+import type { VoiceService } from './voices.js';
 
 export interface TtsView {
   id: number;
@@ -36,6 +37,7 @@ export class TtsService {
     private readonly queue: JobQueue,
     private readonly quota: QuotaService,
     private readonly catalog: CatalogService,
+    private readonly voices: VoiceService,
     private readonly engine: TtsEngine,
     private readonly storage: Storage,
     private readonly callbacks: CallbackService,
@@ -49,9 +51,8 @@ export class TtsService {
     if (content === '') throw invalid('content must contain text to speak; it is empty.');
     const chars = countChars(content);
     if (chars > this.opts.maxChars) throw invalid(`content is ${chars} characters long; the limit is ${this.opts.maxChars}. Split it into several requests.`);
-    if (!this.catalog.publicVoice(body.speakerId)) {
-      throw invalid(`speakerId "${body.speakerId}" is not a voice you can use; list voices with POST /openapi/speaker/v2/fastPublicPageList.`);
-    }
+    // A public voice, or one of the caller's clones that is ready and consented.
+    if (!this.catalog.publicVoice(body.speakerId)) await this.voices.usableProfile(app, body.speakerId);
     const callbackUrl = checkCallbackUrl(body.callbackUrl, this.opts.allowPrivateNetwork);
     const now = this.clock.now();
     return this.db.transaction().execute(async (tx) => {
@@ -88,11 +89,11 @@ export class TtsService {
     if (!row || row.status === TtsStatus.Success || row.status === TtsStatus.Failed) return;
     await this.db.updateTable('tts_syntheses').set({ status: TtsStatus.Processing, updated_at: this.clock.now() }).where('id', '=', row.id).execute();
 
-    const voice = this.catalog.publicVoice(row.speaker_id);
-    if (!voice) throw new PermanentError(`The voice "${row.speaker_id}" is no longer available.`);
+    const profile = this.catalog.publicVoice(row.speaker_id)?.profile ?? await this.voices.profileFor(row.app_pk, row.speaker_id);
+    if (!profile) throw new PermanentError(`The voice "${row.speaker_id}" is no longer available.`);
     let result;
     try {
-      result = await this.engine.synthesize(row.content, voice.profile);
+      result = await this.engine.synthesize(row.content, profile);
     } catch (err) {
       if (err instanceof TtsInputError) throw new PermanentError(err.message);
       throw err;

@@ -6,12 +6,12 @@ import { invalid } from '../domain/errors.js';
  * 400 now rather than a silent failure later. The full check (DNS, every
  * redirect) happens at delivery, in SafeHttp.
  */
-export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean): string | null {
+export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean, field = 'callbackUrl'): string | null {
   if (raw === undefined || raw === null || raw.trim() === '') return null;
-  if (raw.length > 2048) throw invalid('callbackUrl is longer than 2048 characters.');
+  if (raw.length > 2048) throw invalid(`${field} is longer than 2048 characters.`);
   let url: URL;
   try {
-    url = parseSafeUrl(raw.trim(), 'callbackUrl');
+    url = parseSafeUrl(raw.trim(), field);
   } catch (err) {
     if (err instanceof UnsafeUrlError) throw invalid(`${err.message}.`);
     throw err;
@@ -19,11 +19,18 @@ export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: b
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const kind = host === 'localhost' || host.endsWith('.localhost') ? 'loopback' : isIpLiteral(host) ? classifyAddress(host) : null;
-    if (kind) throw invalid(`callbackUrl points to a ${kind} address (${host}); dhp only calls public addresses.`);
+    if (kind) throw invalid(`${field} points to a ${kind} address (${host}); dhp only reaches public addresses.`);
   }
   return url.toString();
 }
 
 function isIpLiteral(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
+/** Checks a media URL (videoUrl, audioUrl, authorizeUrl) at accept time, like checkCallbackUrl. */
+export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean): string {
+  const checked = checkCallbackUrl(raw, allowPrivate, field);
+  if (!checked) throw invalid(`${field} is required.`);
+  return checked;
 }

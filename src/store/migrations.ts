@@ -104,6 +104,83 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_cloning': {
+    async up(db: Kysely<any>) {
+      const id = idColumn(dialect);
+      await db.schema.createTable('trainings')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('video_url', 'text', (c) => c.notNull())
+        .addColumn('authorize_url', 'text', (c) => c.notNull())
+        .addColumn('authorize_text', 'text', (c) => c.notNull())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('compress', 'integer', (c) => c.notNull())
+        .addColumn('callback_url', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('run', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('scene_id', 'bigint')
+        .addColumn('cover_key', 'text')
+        .addColumn('authorize_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('callback_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('trainings_app_id').on('trainings').columns(['app_pk', 'id']).execute();
+      await db.schema.createTable('scenes')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('training_id', 'bigint', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('width', 'integer', (c) => c.notNull())
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addColumn('fps', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint', (c) => c.notNull())
+        .addColumn('frames', 'integer', (c) => c.notNull())
+        .addColumn('forward_key', 'text', (c) => c.notNull())
+        .addColumn('reverse_key', 'text', (c) => c.notNull())
+        .addColumn('cover_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('voices')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('audio_url', 'text', (c) => c.notNull())
+        .addColumn('authorize_url', 'text', (c) => c.notNull())
+        .addColumn('authorize_text', 'text', (c) => c.notNull())
+        .addColumn('sex', 'integer')
+        .addColumn('languages', 'text', (c) => c.notNull())
+        .addColumn('features', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('profile', 'text')
+        .addColumn('audition_key', 'text')
+        .addColumn('authorize_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('callback_url', 'text')
+        .addColumn('callback_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('expire_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('voices_app_id').on('voices').columns(['app_pk', 'id']).execute();
+      await db.schema.createTable('consents')
+        .addColumn('id', id as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'bigint', (c) => c.notNull())
+        .addColumn('authorize_url', 'text', (c) => c.notNull())
+        .addColumn('authorize_text', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('transcript', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('consents_subject').on('consents').columns(['subject', 'subject_id']).execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

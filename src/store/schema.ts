@@ -97,6 +97,83 @@ export interface IdempotencyTable {
   created_at: number;
 }
 
+export interface TrainingsTable {
+  id: Generated<number>;
+  app_pk: number;
+  title: string;
+  video_url: string;
+  authorize_url: string;
+  authorize_text: string;
+  level: number;
+  compress: number;
+  callback_url: string | null;
+  status: number;
+  comment: string;
+  /** Incremented each time the training is (re)submitted; quota refs include it. */
+  run: number;
+  scene_id: number | null;
+  cover_key: string | null;
+  authorize_status: number;
+  callback_status: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ScenesTable {
+  id: Generated<number>;
+  app_pk: number;
+  training_id: number;
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+  duration_ms: number;
+  frames: number;
+  forward_key: string;
+  reverse_key: string;
+  cover_key: string;
+  created_at: number;
+}
+
+export interface VoicesTable {
+  id: Generated<number>;
+  app_pk: number;
+  name: string;
+  audio_url: string;
+  authorize_url: string;
+  authorize_text: string;
+  sex: number | null;
+  languages: string;
+  features: string;
+  status: number;
+  reason: string | null;
+  /** The engine's voice (JSON VoiceProfile) once cloning succeeded. */
+  profile: string | null;
+  audition_key: string | null;
+  authorize_status: number;
+  callback_url: string | null;
+  callback_status: number;
+  expire_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type ConsentState = 'pending' | 'verified' | 'refused' | 'review' | 'approved' | 'rejected';
+
+export interface ConsentsTable {
+  id: Generated<number>;
+  app_pk: number;
+  subject: 'training' | 'voice';
+  subject_id: number;
+  authorize_url: string;
+  authorize_text: string;
+  state: ConsentState;
+  reason: string | null;
+  transcript: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   tokens: TokensTable;
@@ -106,7 +183,16 @@ export interface Database {
   jobs: JobsTable;
   callbacks: CallbacksTable;
   idempotency: IdempotencyTable;
+  trainings: TrainingsTable;
+  scenes: ScenesTable;
+  voices: VoicesTable;
+  consents: ConsentsTable;
 }
+
+export type Training = Selectable<TrainingsTable>;
+export type Scene = Selectable<ScenesTable>;
+export type Voice = Selectable<VoicesTable>;
+export type Consent = Selectable<ConsentsTable>;
 
 export type App = Selectable<AppsTable>;
 export type TtsSynthesis = Selectable<TtsSynthesesTable>;

@@ -1,0 +1,73 @@
+import { VoiceStatus } from '../../domain/status.js';
+import { invalid } from '../../domain/errors.js';
+import { checkMediaUrl } from '../../services/urls.js';
+import {
+  AccessTokenQuery, AuthorizeSceneBody, AuthorizeSpeakerBody, ClonedVoice, CloneBody, CloneListQuery, Envelope, IdParam, Page, PageQuery,
+  SpeakerParam, TrainingCreateBody, TrainingCreated, TrainingRecord,
+} from '../schemas.js';
+import { Type } from '@sinclair/typebox';
+import { ok } from '../envelope.js';
+import type { RoutePlugin } from '../context.js';
+
+/** Sections 3 (avatar cloning), 4 (voice cloning) and 7 (consent for existing avatars and voices). */
+export const cloningRoutes: RoutePlugin = (api, s) => {
+  api.post('/openapi/video/v3/create/training', {
+    schema: {
+      tags: ['avatar cloning'], summary: 'Rapid avatar cloning',
+      description: 'Downloads the training video and the consent recording, checks them, and builds a scene (sceneId). Honours Idempotency-Key.',
+      querystring: AccessTokenQuery, body: TrainingCreateBody, response: { 200: Envelope(TrainingCreated) },
+    },
+  }, async (req, reply) => ok(await s.idempotency.run(req, reply, 'training', () => s.trainings.create(req.tenant, req.body))));
+
+  api.post('/openapi/video/v2/training/pageList', {
+    schema: { tags: ['avatar cloning'], summary: 'Avatar cloning list', querystring: AccessTokenQuery, body: PageQuery, response: { 200: Envelope(Page(TrainingRecord)) } },
+  }, async (req) => ok(await s.trainings.list(req.tenant, req.body.page, req.body.size)));
+
+  api.get('/openapi/video/v2/training/get/:id', {
+    schema: { tags: ['avatar cloning'], summary: 'Avatar cloning details', querystring: AccessTokenQuery, params: IdParam, response: { 200: Envelope(TrainingRecord) } },
+  }, async (req) => ok(await s.trainings.get(req.tenant, Number(req.params.id))));
+
+  api.post('/openapi/speaker/v3/clone', {
+    schema: {
+      tags: ['voice cloning'], summary: 'Rapid voice cloning',
+      description: 'Answers at once with the new speakerId (status 0). The embedded engine builds a voice matched to the sample (pitch, pace, sex): a matched profile, not neural cloning. Honours Idempotency-Key.',
+      querystring: AccessTokenQuery, body: CloneBody, response: { 200: Envelope(ClonedVoice) },
+    },
+  }, async (req, reply) => ok(await s.idempotency.run(req, reply, 'clone', () => s.voices.create(req.tenant, req.body))));
+
+  api.post('/openapi/speaker/v2/clonePageList', {
+    schema: { tags: ['voice cloning'], summary: 'Voice cloning list', querystring: AccessTokenQuery, body: CloneListQuery, response: { 200: Envelope(Page(ClonedVoice)) } },
+  }, async (req) => ok(await s.voices.list(req.tenant, req.body)));
+
+  api.get('/openapi/speaker/v2/clone/:speakerId', {
+    schema: { tags: ['voice cloning'], summary: 'Voice cloning details', querystring: AccessTokenQuery, params: SpeakerParam, response: { 200: Envelope(ClonedVoice) } },
+  }, async (req) => ok(await s.voices.get(req.tenant, req.params.speakerId)));
+
+  api.post('/openapi/video/v3/authorize', {
+    schema: {
+      tags: ['consent'], summary: 'Historical avatar authorization',
+      description: 'Checks the consent recording as a task; the result shows as authorizeStatus in 3.4.',
+      querystring: AccessTokenQuery, body: AuthorizeSceneBody, response: { 200: Envelope(Type.Boolean()) },
+    },
+  }, async (req) => {
+    const sceneId = Number(req.body.sceneId);
+    const training = await s.trainings.bySceneId(req.tenant, sceneId);
+    const url = checkMediaUrl(req.body.authorizeUrl, 'authorizeUrl', s.config.allowPrivateNetwork);
+    await s.consent.submit(req.tenant.id, 'training', Number(training.id), url, req.body.authorizeText.trim());
+    return ok(true);
+  });
+
+  api.post('/openapi/speaker/v3/authorize', {
+    schema: {
+      tags: ['consent'], summary: 'Historical voice authorization',
+      description: 'Checks the consent recording as a task; the result shows as authorizeStatus in 4.4.',
+      querystring: AccessTokenQuery, body: AuthorizeSpeakerBody, response: { 200: Envelope(Type.Boolean()) },
+    },
+  }, async (req) => {
+    const voice = await s.voices.own(req.tenant, req.body.speakerId);
+    if (voice.status === VoiceStatus.Failed) throw invalid(`speakerId "${req.body.speakerId}" failed to clone; there is nothing to authorize.`);
+    const url = checkMediaUrl(req.body.authorizeUrl, 'authorizeUrl', s.config.allowPrivateNetwork);
+    await s.consent.submit(req.tenant.id, 'voice', Number(voice.id), url, req.body.authorizeText.trim());
+    return ok(true);
+  });
+};

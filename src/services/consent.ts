@@ -1,0 +1,138 @@
+import path from 'node:path';
+import type { Clock } from '../clock.js';
+import { ApiError, notFound } from '../domain/errors.js';
+import type { ConsentRecognizer } from '../engines/consent/recognizer.js';
+import { detectLanguage } from '../engines/consent/recognizer.js';
+import { toWav16kMono } from '../media/ffmpeg.js';
+import type { Executor, JobQueue } from '../queue/queue.js';
+import type { Db } from '../store/db.js';
+import type { Consent, ConsentState, Job } from '../store/schema.js';
+import type { MediaWorkspace } from './workspace.js';
+
+export const AuthorizeStatus = { No: 0, Yes: 1 } as const;
+
+const subjectTable = { training: 'trainings', voice: 'voices' } as const;
+const granted: ConsentState[] = ['verified', 'approved'];
+
+export interface ConsentOutcome { state: ConsentState; reason: string }
+
+/** Consent records and operator decisions: database only, so the CLI can use them without the media stack. */
+export class ConsentRecords {
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  async create(tx: Executor, appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<number> {
+    const now = this.clock.now();
+    const row = await tx.insertInto('consents').values({
+      app_pk: appPk, subject, subject_id: subjectId, authorize_url: url, authorize_text: text,
+      state: 'pending', reason: null, transcript: null, created_at: now, updated_at: now,
+    }).returning('id').executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  /** Operator decision on a consent (usually one waiting for review). */
+  async decide(id: number, approve: boolean, reason?: string): Promise<Consent> {
+    const c = await this.byId(id);
+    await this.record(id, approve ? 'approved' : 'rejected', reason ?? (approve ? 'Approved by the operator.' : 'Rejected by the operator.'), c.transcript);
+    return this.byId(id);
+  }
+
+  async list(filter: { state?: ConsentState } = {}): Promise<Consent[]> {
+    let q = this.db.selectFrom('consents').selectAll().orderBy('id');
+    if (filter.state) q = q.where('state', '=', filter.state);
+    return (await q.execute()).map(normalize);
+  }
+
+  async record(id: number, state: ConsentState, reason: string, transcript: string | null): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (tx) => {
+      const c = await tx.updateTable('consents').set({ state, reason, transcript, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      // Only the newest consent of a subject decides its authorize status.
+      const newest = await tx.selectFrom('consents').select('id').where('subject', '=', c.subject).where('subject_id', '=', c.subject_id)
+        .orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+      if (Number(newest.id) !== id) return;
+      await tx.updateTable(subjectTable[c.subject]).set({ authorize_status: granted.includes(state) ? AuthorizeStatus.Yes : AuthorizeStatus.No, updated_at: now })
+        .where('id', '=', c.subject_id).execute();
+    });
+  }
+
+  async byId(id: number): Promise<Consent> {
+    const c = await this.db.selectFrom('consents').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!c) throw notFound(`Consent ${id}`);
+    return normalize(c);
+  }
+}
+
+/**
+ * Consent: the `authorizeUrl` recording must contain `authorizeText` spoken.
+ * A recognizer checks it where one exists for the language; otherwise the
+ * consent waits for an operator (`dhp consent approve|reject`). The subject's
+ * `authorize_status` is 1 exactly when its latest consent is verified or approved.
+ */
+export class ConsentService {
+  constructor(
+    private readonly db: Db,
+    readonly records: ConsentRecords,
+    private readonly queue: JobQueue,
+    private readonly recognizer: () => Promise<ConsentRecognizer>,
+    private readonly media: MediaWorkspace,
+    readonly required: boolean,
+  ) {}
+
+  create(tx: Executor, appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<number> {
+    return this.records.create(tx, appPk, subject, subjectId, url, text);
+  }
+
+  /** Historical authorization (7.1, 7.2): record a new consent for an existing subject and check it as a task. */
+  async submit(appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const id = await this.records.create(tx, appPk, subject, subjectId, url, text);
+      await this.queue.enqueue(tx, 'consent.verify', id);
+    });
+  }
+
+  /** The 'consent.verify' job. */
+  async runJob(job: Job): Promise<void> {
+    await this.verify(job.ref_id);
+  }
+
+  async giveUp(job: Job, reason: string): Promise<void> {
+    await this.records.record(job.ref_id, 'refused', reason, null);
+  }
+
+  /** Downloads and checks the recording of consent `id`, records and returns the outcome. */
+  async verify(id: number): Promise<ConsentOutcome> {
+    const c = await this.records.byId(id);
+    if (c.state !== 'pending') return { state: c.state, reason: c.reason ?? '' };
+    const result = await this.media.run(`consent-${id}`, async (dir) => {
+      const media = path.join(dir, 'authorize');
+      const probed = await this.media.fetch(c.authorize_url, media, 'authorizeUrl', 'media');
+      if (!probed.audio) return { verdict: 'refused' as const, reason: 'authorizeUrl has no sound track; record the person speaking the consent sentence.' };
+      const language = detectLanguage(c.authorize_text);
+      const recognizer = await this.recognizer();
+      if (language !== 'en' || !recognizer.available) {
+        const why = language === 'en'
+          ? 'no speech recognizer is installed on this server'
+          : `no speech recognizer is available for ${language === 'zh' ? 'Mandarin' : 'this language'}`;
+        return { verdict: 'unavailable' as const, reason: `Consent could not be checked automatically (${why}); an operator must review the recording.` };
+      }
+      const wav = path.join(dir, 'authorize-16k.wav');
+      await toWav16kMono(await this.media.tools(), media, wav);
+      return recognizer.check(wav, c.authorize_text);
+    });
+    const state: ConsentState = result.verdict === 'verified' ? 'verified' : result.verdict === 'refused' ? 'refused' : 'review';
+    await this.records.record(id, state, result.reason, 'transcript' in result ? result.transcript ?? null : null);
+    return { state, reason: result.reason };
+  }
+
+  /** Refuses to use a subject whose consent is not granted, unless the operator relaxed the rule. */
+  assertUsable(what: string, authorizeStatus: number): void {
+    if (this.required && authorizeStatus !== AuthorizeStatus.Yes) {
+      throw new ApiError('INVALID_PARAMETER',
+        `${what} cannot be used yet: its consent recording is not verified or approved. Submit a consent recording (authorize endpoint) or ask the operator to review it.`);
+    }
+  }
+}
+
+function normalize(c: Consent): Consent {
+  return { ...c, id: Number(c.id), app_pk: Number(c.app_pk), subject_id: Number(c.subject_id) };
+}

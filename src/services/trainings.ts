@@ -1,0 +1,202 @@
+import path from 'node:path';
+import type { Clock } from '../clock.js';
+import type { CallbackService } from '../callbacks/callbacks.js';
+import { ApiError, invalid, notFound } from '../domain/errors.js';
+import { formatDateTime } from '../domain/text.js';
+import type { FaceDetector } from '../engines/face/detector.js';
+import { facesInFrames } from '../engines/face/human.js';
+import { extractFrames } from '../media/ffmpeg.js';
+import { buildSceneAssets } from '../media/scene-assets.js';
+import { newKey, type Storage } from '../media/storage.js';
+import type { Executor, JobQueue } from '../queue/queue.js';
+import type { Db } from '../store/db.js';
+import type { App, Job, Training } from '../store/schema.js';
+import { PermanentError } from '../worker/errors.js';
+import type { Page } from './catalog.js';
+import { AuthorizeStatus, type ConsentService } from './consent.js';
+import type { QuotaService } from './quota.js';
+import { checkCallbackUrl, checkMediaUrl } from './urls.js';
+import type { MediaWorkspace } from './workspace.js';
+
+export const TrainingStatus = { Pending: 0, Training: 1, Success: 2, Failed: 3, Rejected: 4 } as const;
+const finished: number[] = [TrainingStatus.Success, TrainingStatus.Failed, TrainingStatus.Rejected];
+
+export interface TrainingInput {
+  id?: number | null; name: string; videoUrl: string; authorizeUrl: string; authorizeText: string;
+  level: number; compress?: boolean | null; callbackUrl?: string | null;
+}
+
+export interface TrainingView {
+  id: number; title: string; videoUrl: string; status: number; callbackStatus: number; comment: string;
+  sceneId: number | null; coverUrl: string | null; authorizeStatus: number; createTime: string; updateTime: string;
+}
+
+const ref = (t: { id: number; run: number }) => `training:${t.id}:${t.run}`;
+
+/** Rapid avatar cloning (section 3): a training video becomes a scene usable as sceneId. */
+export class TrainingService {
+  constructor(
+    private readonly db: Db,
+    private readonly queue: JobQueue,
+    private readonly quota: QuotaService,
+    private readonly consent: ConsentService,
+    private readonly media: MediaWorkspace,
+    private readonly faces: () => Promise<FaceDetector>,
+    private readonly storage: Storage,
+    private readonly callbacks: CallbackService,
+    private readonly clock: Clock,
+    private readonly fileUrl: (key: string) => string,
+    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number },
+  ) {}
+
+  async create(app: App, input: TrainingInput): Promise<{ trainingId: number }> {
+    if (input.level !== 1) throw invalid(`level must be 1 (Rapid Avatar Cloning); got ${input.level}.`);
+    const title = input.name.trim();
+    if (!title) throw invalid('name must not be empty.');
+    if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
+    const videoUrl = checkMediaUrl(input.videoUrl, 'videoUrl', this.opts.allowPrivateNetwork);
+    const authorizeUrl = checkMediaUrl(input.authorizeUrl, 'authorizeUrl', this.opts.allowPrivateNetwork);
+    const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
+    const now = this.clock.now();
+    const fields = {
+      title, video_url: videoUrl, authorize_url: authorizeUrl, authorize_text: input.authorizeText.trim(), level: input.level,
+      compress: input.compress ? 1 : 0, callback_url: callbackUrl, status: TrainingStatus.Pending, comment: '',
+      authorize_status: AuthorizeStatus.No, callback_status: 0, updated_at: now,
+    };
+    return this.db.transaction().execute(async (tx) => {
+      let training: { id: number; run: number };
+      if (input.id !== undefined && input.id !== null) {
+        const existing = await tx.selectFrom('trainings').select(['id', 'run', 'status']).where('id', '=', input.id).where('app_pk', '=', app.id).executeTakeFirst();
+        if (!existing) throw notFound(`Training ${input.id}`);
+        if (!finished.includes(existing.status)) {
+          throw new ApiError('IDEMPOTENCY_CONFLICT', `Training ${input.id} is still running; wait for it to finish before submitting it again.`);
+        }
+        training = { id: Number(existing.id), run: existing.run + 1 };
+        await tx.updateTable('trainings').set({ ...fields, run: training.run }).where('id', '=', training.id).execute();
+      } else {
+        const row = await tx.insertInto('trainings').values({ ...fields, app_pk: app.id, run: 1, scene_id: null, cover_key: null, created_at: now })
+          .returning('id').executeTakeFirstOrThrow();
+        training = { id: Number(row.id), run: 1 };
+      }
+      await this.quota.reserve(tx, app.id, 'fast_training', 1, ref(training));
+      await this.queue.enqueue(tx, 'training.run', training.id);
+      return { trainingId: training.id };
+    });
+  }
+
+  async get(app: App, id: number): Promise<TrainingView> {
+    const row = await this.db.selectFrom('trainings').selectAll().where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
+    if (!row) throw notFound(`Training ${id}`);
+    return this.view(row);
+  }
+
+  async list(app: App, page: number, size: number): Promise<Page<TrainingView>> {
+    const base = this.db.selectFrom('trainings').where('app_pk', '=', app.id);
+    const [{ n }, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      base.selectAll().orderBy('id', 'desc').limit(size).offset((page - 1) * size).execute(),
+    ]);
+    return { pageSize: size, pageNo: page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+  }
+
+  /** The caller's training that produced scene `sceneId`, for 7.1. */
+  async bySceneId(app: App, sceneId: number): Promise<Training> {
+    const row = await this.db.selectFrom('trainings').selectAll().where('scene_id', '=', sceneId).where('app_pk', '=', app.id).executeTakeFirst();
+    if (!row) throw notFound(`Scene ${sceneId}`);
+    return row;
+  }
+
+  /** The job: consent, download, validate, face check, build the scene's assets. */
+  async run(job: Job): Promise<void> {
+    const t = await this.db.selectFrom('trainings').selectAll().where('id', '=', job.ref_id).executeTakeFirst();
+    if (!t || finished.includes(t.status)) return;
+    await this.setStatus(t.id, TrainingStatus.Training, '');
+
+    // Consent first: it is cheaper than training, and a refusal ends the job.
+    const consentId = await this.consent.create(this.db, t.app_pk, 'training', t.id, t.authorize_url, t.authorize_text);
+    const consent = await this.consent.verify(consentId);
+    if (consent.state === 'refused' && this.consent.required) {
+      return this.finish(t, TrainingStatus.Rejected, `Consent was not verified: ${consent.reason}`);
+    }
+
+    const scene = await this.media.run(`training-${t.id}`, async (dir) => {
+      const tools = await this.media.tools();
+      const video = path.join(dir, 'training-video');
+      const probed = await this.media.fetch(t.video_url, video, 'videoUrl', 'video');
+      this.validate(probed);
+      const frames = await extractFrames(tools, video, { count: 8, width: 640 });
+      const seen = await facesInFrames(await this.faces(), frames);
+      if (seen.framesWithFace < Math.ceil(seen.total / 2)) {
+        throw new PermanentError(`No face was found in ${seen.total - seen.framesWithFace} of ${seen.total} sampled frames; the training video must show one person's face, facing the camera, throughout.`);
+      }
+      const assets = await buildSceneAssets(tools, video, path.join(dir, 'assets'), { compress: t.compress === 1 });
+      const keys = { forward: newKey('scenes', 'mp4'), reverse: newKey('scenes', 'mp4'), cover: newKey('scenes', 'jpg') };
+      await this.storage.putFile(keys.forward, assets.forward);
+      await this.storage.putFile(keys.reverse, assets.reverse);
+      await this.storage.putFile(keys.cover, assets.cover);
+      return { assets, keys };
+    });
+
+    const note = consent.state === 'review' ? consent.reason : '';
+    await this.db.transaction().execute(async (tx) => {
+      const row = await tx.insertInto('scenes').values({
+        app_pk: t.app_pk, training_id: t.id, name: t.title, width: scene.assets.width, height: scene.assets.height, fps: scene.assets.fps,
+        duration_ms: Math.round(scene.assets.durationMs), frames: scene.assets.frames,
+        forward_key: scene.keys.forward, reverse_key: scene.keys.reverse, cover_key: scene.keys.cover, created_at: this.clock.now(),
+      }).returning('id').executeTakeFirstOrThrow();
+      await tx.updateTable('trainings').set({ scene_id: Number(row.id), cover_key: scene.keys.cover }).where('id', '=', t.id).execute();
+      await this.finishIn(tx, t, TrainingStatus.Success, note);
+    });
+  }
+
+  async giveUp(job: Job, reason: string): Promise<void> {
+    const t = await this.db.selectFrom('trainings').selectAll().where('id', '=', job.ref_id).executeTakeFirst();
+    if (t && !finished.includes(t.status)) await this.finish(t, TrainingStatus.Failed, reason);
+  }
+
+  private validate(p: { video: { width: number; height: number } | null; durationMs: number }) {
+    if (!p.video) throw new PermanentError('videoUrl has no video stream; upload a video of the person (MP4 or MOV).');
+    const s = p.durationMs / 1000;
+    if (s < this.opts.minSeconds || s > this.opts.maxSeconds) {
+      throw new PermanentError(`The training video is ${s.toFixed(1)} s long; it must be ${this.opts.minSeconds} s to ${this.opts.maxSeconds / 60} min.`);
+    }
+    const { width, height } = p.video;
+    if (Math.min(width, height) < 240 || Math.max(width, height) > 4096) {
+      throw new PermanentError(`The training video is ${width}x${height}; it must be at least 240 pixels on its short side and at most 4096 on its long side.`);
+    }
+  }
+
+  private async setStatus(id: number, status: number, comment: string) {
+    await this.db.updateTable('trainings').set({ status, comment, updated_at: this.clock.now() }).where('id', '=', id).execute();
+  }
+
+  private async finish(t: Training, status: number, comment: string) {
+    await this.db.transaction().execute((tx) => this.finishIn(tx, t, status, comment));
+  }
+
+  private async finishIn(tx: Executor, t: Training, status: number, comment: string) {
+    const updated = await tx.updateTable('trainings').set({ status, comment, updated_at: this.clock.now() })
+      .where('id', '=', t.id).where('status', 'not in', finished).returningAll().executeTakeFirst();
+    if (!updated) return;
+    if (status === TrainingStatus.Success) await this.quota.charge(tx, t.app_pk, 'fast_training', ref({ id: Number(t.id), run: t.run }));
+    else await this.quota.refund(tx, t.app_pk, 'fast_training', ref({ id: Number(t.id), run: t.run }));
+    if (!updated.callback_url) return;
+    const v = this.view(updated);
+    await this.callbacks.schedule(tx, {
+      appPk: t.app_pk, taskType: 'video-training', resourceId: v.id, url: updated.callback_url,
+      data: {
+        id: v.id, result: status === TrainingStatus.Success ? 'success' : 'fail', reason: v.comment, title: v.title,
+        sceneId: v.sceneId, coverUrl: v.coverUrl, authorizeStatus: v.authorizeStatus, status: v.status,
+        createTime: Number(updated.created_at), updateTime: Number(updated.updated_at),
+      },
+    });
+  }
+
+  private view(r: Training): TrainingView {
+    return {
+      id: Number(r.id), title: r.title, videoUrl: r.video_url, status: r.status, callbackStatus: r.callback_status, comment: r.comment,
+      sceneId: r.scene_id === null ? null : Number(r.scene_id), coverUrl: r.cover_key ? this.fileUrl(r.cover_key) : null,
+      authorizeStatus: r.authorize_status, createTime: formatDateTime(Number(r.created_at)), updateTime: formatDateTime(Number(r.updated_at)),
+    };
+  }
+}

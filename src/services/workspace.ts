@@ -1,0 +1,49 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { SafeHttp } from '../media/safe-http.js';
+import type { MediaTools } from '../media/ffmpeg.js';
+import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
+import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
+import { PermanentError } from '../worker/errors.js';
+
+export interface MediaLimits { maxVideoBytes: number; maxAudioBytes: number; downloadTimeoutMs: number }
+
+/**
+ * What a media job needs: the tools, the safe HTTP client and a scratch folder
+ * per job that is removed when the job ends, whatever happens.
+ */
+export class MediaWorkspace {
+  constructor(
+    readonly tools: () => Promise<MediaTools>,
+    private readonly http: SafeHttp,
+    private readonly root: string,
+    readonly limits: MediaLimits,
+  ) {}
+
+  async run<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = path.join(this.root, `${name}-${process.pid}-${Date.now()}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      return await fn(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Downloads a user's URL and probes it; user mistakes become PermanentError sentences naming the field. */
+  async fetch(url: string, dest: string, field: string, kind: 'video' | 'audio' | 'media'): Promise<ProbeResult> {
+    const maxBytes = kind === 'audio' ? this.limits.maxAudioBytes : this.limits.maxVideoBytes;
+    try {
+      await downloadToFile(this.http, url, dest, { field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs });
+    } catch (err) {
+      if (err instanceof MediaFetchError) throw new PermanentError(err.message);
+      throw err;
+    }
+    try {
+      return await probe(await this.tools(), dest);
+    } catch (err) {
+      if (err instanceof MediaProbeError) throw new PermanentError(`${field} is not a ${kind === 'media' ? 'video or audio' : kind} file that can be read (${err.message}).`);
+      throw err;
+    }
+  }
+}
