@@ -50,9 +50,9 @@ const SPEECH_DYNAMIC_RANGE_DB = 35;
 /** 16-bit samples at or above this magnitude (-0.07 dBFS) count as clipped. */
 const CLIP_LEVEL = 32500;
 /** A syllable peak must rise this far above the valleys on both sides. */
-const SYLLABLE_MIN_DIP_DB = 3;
-const SYLLABLE_MIN_GAP_MS = 90;
-const ENVELOPE_SMOOTH_BLOCKS = 5;
+const SYLLABLE_MIN_DIP_DB = 4;
+const SYLLABLE_MIN_GAP_MS = 70;
+const ENVELOPE_SMOOTH_BLOCKS = 3;
 /** Below this much speech a rate estimate is noise. */
 const MIN_SPEECH_FOR_RATE_MS = 1000;
 
@@ -96,7 +96,8 @@ export function checkSample(
   const notes: string[] = [];
   const length = formatSeconds(a.durationMs, [minMs, maxMs]);
 
-  if (a.durationMs < minMs || a.durationMs > maxMs) {
+  const tooShort = a.durationMs < minMs;
+  if (tooShort || a.durationMs > maxMs) {
     problems.push(
       `the sample is ${length} s long; it must be ${formatSeconds(minMs)} to ${formatSeconds(maxMs)} s (10 to 30 s recommended)`,
     );
@@ -114,25 +115,30 @@ export function checkSample(
       `the sample is clipped (distorted) in ${(a.clippedRatio * 100).toFixed(1)}% of its samples; record at a lower volume`,
     );
   }
+  // A too-short sample is also short of speech and hard to analyze; the length message already
+  // says what to do, so only repeat-worthy problems (silence, clipping) are added to it.
+  if (tooShort) return { problems, notes };
   const speechMs = a.durationMs * a.speechRatio;
-  const minSpeechMs = Math.min(2000, minMs / 2);
-  if (speechMs < minSpeechMs || a.speechRatio < 0.2) {
+  if (speechMs < Math.min(2000, minMs / 2) || a.speechRatio < 0.2) {
     problems.push(
       `the sample contains too little speech (${formatSeconds(speechMs)} s in ${length} s); speak for most of the recording`,
     );
   } else if (a.medianPitchHz === null || a.voicedRatio < 0.1) {
-    // Energy without periodicity: noise, music-less hiss, whispering.
+    // Energy without periodicity: noise, hiss, whispering.
     problems.push('no voiced speech was found in the sample; record a normal speaking voice, not a whisper or noise');
   }
   return { problems, notes };
 }
 
-/** Seconds with one decimal, or two if one would round onto one of the `limits` and hide why it failed. */
+/**
+ * Seconds with one decimal; two below a second, or when one would round onto one of the
+ * `limits` ("3.0 s long; it must be 3 to 60 s") and hide why the sample failed.
+ */
 function formatSeconds(ms: number, limits: number[] = []): string {
   const s = ms / 1000;
   if (Number.isInteger(s)) return String(s);
   const one = s.toFixed(1);
-  return limits.some((limit) => Number(one) * 1000 === limit) ? s.toFixed(2) : one;
+  return s < 1 || limits.some((limit) => Number(one) * 1000 === limit) ? s.toFixed(2) : one;
 }
 
 // ---------------------------------------------------------------------------------------------
