@@ -13,7 +13,6 @@ import type { TtsEngine } from './engines/tts/engine.js';
 import { QuotaService } from './services/quota.js';
 import { AppsService } from './services/apps.js';
 import { AuthService } from './services/auth.js';
-import { auditionKey, CatalogService, publicVoices } from './services/catalog.js';
 import { TtsService } from './services/tts.js';
 import { CallbackService } from './callbacks/callbacks.js';
 import { Idempotency } from './api/idempotency.js';
@@ -27,6 +26,13 @@ import { MediaWorkspace } from './services/workspace.js';
 import { ConsentRecords, ConsentService } from './services/consent.js';
 import { TrainingService } from './services/trainings.js';
 import { VoiceService } from './services/voices.js';
+import { VideoService } from './services/videos.js';
+import { CHARACTERS } from './engines/avatar2d/characters.js';
+import { renderCover } from './engines/avatar2d/render.js';
+import { auditionKey, avatarCoverKey, CatalogService, publicVoices } from './services/catalog.js';
+import { DuixFace2FaceEngine } from './engines/lipsync/duix.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { PermanentError } from './worker/errors.js';
 import { buildServer } from './api/server.js';
 import type { Api } from './api/context.js';
@@ -45,6 +51,7 @@ export interface Services {
   tts: TtsService;
   trainings: TrainingService;
   voices: VoiceService;
+  videos: VideoService;
   consent: ConsentService;
   callbacks: CallbackService;
   idempotency: Idempotency;
@@ -101,6 +108,14 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {
     allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds,
   });
+  const lipsync = config.lipsyncUrl && config.lipsyncLocalDir
+    ? new DuixFace2FaceEngine({
+      baseUrl: config.lipsyncUrl, http,
+      shared: { localDir: config.lipsyncLocalDir, remoteDir: config.lipsyncRemoteDir ?? config.lipsyncLocalDir },
+    })
+    : null;
+  const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
+    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars });
   const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 
@@ -130,6 +145,12 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       backoff: taskBackoff,
       exhaustedReason: (job) => `The consent check failed ${job.attempts} times on the server's side; submit it again (job ${job.id}).`,
     },
+    'video.synthesize': {
+      run: (job) => videos.run(job),
+      giveUp: (job, reason) => videos.giveUp(job, reason),
+      backoff: taskBackoff,
+      exhaustedReason: (job) => `Video synthesis failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
+    },
     'callback.deliver': {
       run: (job) => callbacks.deliver(job),
       giveUp: (job, reason) => callbacks.giveUp(job, reason),
@@ -142,7 +163,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   let workersStarted = false;
 
   const services: Services = {
-    config, db, queue, metrics, storage, engine, quota, apps, auth, catalog, tts, trainings, voices, consent, callbacks,
+    config, db, queue, metrics, storage, engine, quota, apps, auth, catalog, tts, trainings, voices, videos, consent, callbacks,
     idempotency: new Idempotency(db, clock, config.idempotencyTtlHours * 3_600_000),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute, clock),
     fileUrl,
@@ -159,6 +180,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
         baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       }
       await ensureAuditions(services, log);
+      await ensureAvatarCovers(services);
       try {
         const t = await tools();
         log.info({ ffmpeg: t.ffmpeg, version: t.ffmpegVersion, source: t.source }, 'media tools ready');
@@ -184,6 +206,24 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       await db.destroy();
     },
   };
+}
+
+/** Each built-in avatar's cover, drawn once and kept. */
+async function ensureAvatarCovers(s: Services): Promise<void> {
+  const missing = [];
+  for (const c of CHARACTERS) if (!(await s.storage.exists(avatarCoverKey(c.key)))) missing.push(c);
+  if (!missing.length) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'dhp-covers-'));
+  try {
+    const [w, h] = '720x1280'.split('x').map(Number);
+    for (const c of missing) {
+      const file = path.join(dir, `${c.key}.jpg`);
+      await renderCover(String(c.id), file, { width: w, height: h });
+      await s.storage.put(avatarCoverKey(c.key), await readFile(file));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Each public voice's demo clip (ttsAudition) is real speech, made once and kept. */

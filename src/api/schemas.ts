@@ -167,3 +167,28 @@ export const AuthorizeSpeakerBody = Type.Object({
   authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
   authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
 });
+
+export const VideoCreateBody = Type.Object({
+  videoName: Type.Optional(NullableString),
+  sceneId: Type.Union([Type.Integer(), Type.String({ maxLength: 20 })], { description: 'Scene ID: a public avatar or one of your trainings; number or string' }),
+  audioUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'Speech audio; wins over text' })),
+  text: Type.Optional(NullableString),
+  speakerId: Type.Optional(NullableString),
+  pn: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Loop direction when the speech is longer than the clip: 0 forward (restart), 1 reverse (ping-pong). Default 1.' })),
+  callbackUrl: Type.Optional(NullableString),
+});
+export const VideoCreated = Type.Object({ videoId: Type.Integer() });
+export const VideoRecord = Type.Object({
+  id: Type.Integer(),
+  videoName: NullableString,
+  videoFormat: Type.String(),
+  synthesisStatus: Type.Integer({ description: '-1 Editing, 1 Queued, 2 Processing, 3 Success, 4 Failed, 6 Canceled, 7 Task failed' }),
+  videoUrl: NullableString,
+  srtUrl: NullableString,
+  duration: NullableString,
+  durationMs: NullableString,
+  coverUrl: NullableString,
+  createTime: Type.String(),
+  updateTime: Type.String(),
+  failReason: NullableString,
+});

@@ -11,6 +11,7 @@ import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { cloningRoutes } from './routes/cloning.js';
+import { videoRoutes } from './routes/videos.js';
 import { systemRoutes } from './routes/system.js';
 import { ttsRoutes } from './routes/tts.js';
 
@@ -62,7 +63,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
   });
 
-  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, systemRoutes]) routes(api, s);
+  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, systemRoutes]) routes(api, s);
   return api;
 }
 

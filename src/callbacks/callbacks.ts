@@ -12,6 +12,7 @@ export const callbackTargets = {
   'tts-synthesis': 'tts_syntheses',
   'video-training': 'trainings',
   'voice-clone': 'voices',
+  'video-synthesis': 'videos',
 } as const;
 export type CallbackTaskType = keyof typeof callbackTargets;
 

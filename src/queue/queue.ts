@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database, Job } from '../store/schema.js';
 
 /** Job types and what each refers to; the worker's handler map is checked against this union. */
-export type JobType = 'tts.synthesize' | 'callback.deliver' | 'training.run' | 'voice.clone' | 'consent.verify';
+export type JobType = 'tts.synthesize' | 'callback.deliver' | 'training.run' | 'voice.clone' | 'consent.verify' | 'video.synthesize';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 

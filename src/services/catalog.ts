@@ -47,6 +47,9 @@ export const publicVoices: readonly PublicVoice[] = [
 ];
 
 export const auditionKey = (speakerId: string) => `voices/${speakerId}.wav`;
+export const avatarCoverKey = (key: string) => `avatars/${key}.jpg`;
+/** Built-in avatars render at this size: portrait, fast on a CPU. */
+export const BUILTIN_RESOLUTION = '720x1280';
 
 export interface Page<T> { pageSize: number; pageNo: number; totalRecord: number; records: T[] }
 

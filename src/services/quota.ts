@@ -35,8 +35,11 @@ export class QuotaService {
     await tx.insertInto('quota_ledger').values({ app_pk: appPk, kind, op: 'grant', amount: total - Number(existing?.total ?? 0), ref: null, created_at: this.clock.now() }).execute();
   }
 
-  /** Reserves `amount` or throws QUOTA_EXCEEDED; call inside the transaction that creates the task. */
+  /** Reserves `amount` or throws QUOTA_EXCEEDED; call inside the transaction that creates the task. Idempotent per ref. */
   async reserve(tx: Executor, appPk: number, kind: QuotaKind, amount: number, ref: string): Promise<void> {
+    // A retried job reserves again with the same ref: the first reservation stands.
+    const existing = await tx.selectFrom('quota_ledger').select('id').where('ref', '=', ref).where('kind', '=', kind).where('op', '=', 'reserve').executeTakeFirst();
+    if (existing) return;
     const r = await tx.updateTable('quotas')
       .set({ reserved: sql`reserved + ${amount}` })
       .where('app_pk', '=', appPk).where('kind', '=', kind)
@@ -58,6 +61,10 @@ export class QuotaService {
   /** Releases the reservation `ref`. Idempotent. */
   async refund(tx: Executor, appPk: number, kind: QuotaKind, ref: string): Promise<void> {
     await this.settle(tx, appPk, kind, ref, 'refund');
+  }
+
+  async remaining(appPk: number, kind: QuotaKind): Promise<number> {
+    return (await this.line(this.db, appPk, kind)).remaining;
   }
 
   async lines(appPk: number): Promise<Record<QuotaKind, QuotaLine>> {

@@ -181,6 +181,31 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('consents_subject').on('consents').columns(['subject', 'subject_id']).execute();
     },
   },
+  '0003_videos': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('videos')
+        .addColumn('id', idColumn(dialect) as any)
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('video_name', 'text')
+        .addColumn('scene_id', 'bigint', (c) => c.notNull())
+        .addColumn('audio_url', 'text')
+        .addColumn('text', 'text')
+        .addColumn('speaker_id', 'text')
+        .addColumn('pn', 'integer', (c) => c.notNull())
+        .addColumn('callback_url', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('fail_reason', 'text')
+        .addColumn('video_key', 'text')
+        .addColumn('srt_key', 'text')
+        .addColumn('cover_key', 'text')
+        .addColumn('duration_ms', 'bigint')
+        .addColumn('callback_status', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('videos_app_id').on('videos').columns(['app_pk', 'id']).execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -174,6 +174,27 @@ export interface ConsentsTable {
   updated_at: number;
 }
 
+export interface VideosTable {
+  id: Generated<number>;
+  app_pk: number;
+  video_name: string | null;
+  scene_id: number;
+  audio_url: string | null;
+  text: string | null;
+  speaker_id: string | null;
+  pn: number;
+  callback_url: string | null;
+  status: number;
+  fail_reason: string | null;
+  video_key: string | null;
+  srt_key: string | null;
+  cover_key: string | null;
+  duration_ms: number | null;
+  callback_status: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   tokens: TokensTable;
@@ -187,7 +208,10 @@ export interface Database {
   scenes: ScenesTable;
   voices: VoicesTable;
   consents: ConsentsTable;
+  videos: VideosTable;
 }
+
+export type Video = Selectable<VideosTable>;
 
 export type Training = Selectable<TrainingsTable>;
 export type Scene = Selectable<ScenesTable>;

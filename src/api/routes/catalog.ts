@@ -1,5 +1,6 @@
 import { VoiceStatus } from '../../domain/status.js';
-import { auditionKey, paginate } from '../../services/catalog.js';
+import { auditionKey, avatarCoverKey, BUILTIN_RESOLUTION, paginate } from '../../services/catalog.js';
+import { CHARACTERS } from '../../engines/avatar2d/characters.js';
 import { AccessTokenQuery, Avatar, AvatarQuery, Envelope, Page, Voice, VoiceQuery } from '../schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
@@ -11,8 +12,7 @@ export const catalogRoutes: RoutePlugin = (api, s) => {
       querystring: AccessTokenQuery, body: AvatarQuery, response: { 200: Envelope(Page(Avatar)) },
     },
   }, async (req) => {
-    // Built-in avatars arrive with video synthesis; until then the catalog is empty.
-    const avatars: { id: number; sceneName: string; coverUrl: string; resolution: string }[] = [];
+    const avatars = CHARACTERS.map((c) => ({ id: c.id, sceneName: c.sceneName, coverUrl: s.fileUrl(avatarCoverKey(c.key)), resolution: BUILTIN_RESOLUTION }));
     const name = req.body.name?.trim().toLowerCase();
     return ok(paginate(avatars.filter((a) => !name || a.sceneName.toLowerCase().includes(name)), req.body.page, req.body.size));
   });

@@ -126,7 +126,7 @@ const ATTACK = 0.7;
 const RELEASE = 0.45;
 
 /**
- * Mouth openness 0..1 per video frame from the RMS envelope of (mono or interleaved) samples.
+ * Mouth openness 0..1 per video frame from the RMS envelope of mono samples.
  * Levels are normalized to the loud end of the clip (95th percentile), so quiet and loud
  * recordings animate alike.
  */
