@@ -14,12 +14,15 @@ type Ctx = SKRSContext2D;
 
 export const DESIGN_WIDTH = 720;
 export const DESIGN_HEIGHT = 1280;
-/** Idle poses stay within this many design pixels of rest, which is what mouthBox allows for. */
+/** Idle poses move no part of the head more than this many design pixels from rest. */
 export const MAX_HEAD_OFFSET = 4;
 
 export type EyeState = 'open' | 'half' | 'closed';
 
-/** Small idle head motion, in design pixels and radians (tilt about the top of the neck). */
+/**
+ * Small idle head motion: a shift in design pixels, and a tilt in radians about the centre of the
+ * mouth, so that a tilting head leaves the lips (and lip-sync) where they are.
+ */
 export interface Pose {
   dx: number;
   dy: number;
@@ -38,8 +41,8 @@ export const NEUTRAL_STATE: FaceState = { viseme: 'REST', eyes: 'open', pose: RE
 export interface Box {
   x: number;
   y: number;
-  w: number;
-  h: number;
+  width: number;
+  height: number;
 }
 
 export interface Palette {
@@ -89,9 +92,6 @@ export interface CharacterDef {
   drawHead(ctx: Ctx, state: FaceState): void;
 }
 
-/** Where the tilt pivots: the top of the neck, shared by all characters. */
-const NECK_PIVOT = { x: 360, y: 700 };
-
 // ---------------------------------------------------------------------------------------------
 // Layout
 
@@ -106,10 +106,10 @@ export function applyDesignTransform(ctx: Ctx, width: number, height: number): v
   ctx.setTransform(scale, 0, 0, scale, ox, oy);
 }
 
-export function applyPose(ctx: Ctx, pose: Pose): void {
-  ctx.translate(NECK_PIVOT.x + pose.dx, NECK_PIVOT.y + pose.dy);
+export function applyPose(ctx: Ctx, def: CharacterDef, pose: Pose): void {
+  ctx.translate(def.mouth.x + pose.dx, def.mouth.y + pose.dy);
   ctx.rotate(pose.tilt);
-  ctx.translate(-NECK_PIVOT.x, -NECK_PIVOT.y);
+  ctx.translate(-def.mouth.x, -def.mouth.y);
 }
 
 /** Draws one complete frame. The renderer caches the static layers instead of calling this per frame. */
@@ -130,31 +130,23 @@ export function drawStaticLayers(ctx: Ctx, def: CharacterDef, width: number, hei
 export function drawHeadLayer(ctx: Ctx, def: CharacterDef, state: FaceState, width: number, height: number): void {
   ctx.save();
   applyDesignTransform(ctx, width, height);
-  applyPose(ctx, state.pose);
+  applyPose(ctx, def, state.pose);
   def.drawHead(ctx, state);
   ctx.restore();
 }
 
 /**
- * The mouth region in output pixels, large enough to hold the widest/most open mouth at any idle
- * pose. Lip-sync checks measure this box.
+ * The mouth region in output pixels: where the mouth's look changes while speaking, for lip-sync
+ * checks. It is kept inside the face (skin, beard or display) even at the widest idle pose, so
+ * only the mouth itself changes what the box shows; the extreme corners of the widest shapes fall
+ * just outside it.
  */
 export function mouthBox(character: CharacterDef | string | number, width: number, height: number): Box {
   const def = typeof character === 'object' ? character : requireCharacter(character);
   const { scale, ox, oy } = layout(width, height);
-  const margin = MAX_HEAD_OFFSET + 4;
-  const x0 = def.mouth.x - 50 - margin;
-  const y0 = def.mouth.y - 24 - margin;
-  const x1 = def.mouth.x + 50 + margin;
-  const y1 = def.mouth.y + 46 + margin;
-  const x = Math.max(0, Math.floor(ox + x0 * scale));
-  const y = Math.max(0, Math.floor(oy + y0 * scale));
-  return {
-    x,
-    y,
-    w: Math.min(width, Math.ceil(ox + x1 * scale)) - x,
-    h: Math.min(height, Math.ceil(oy + y1 * scale)) - y,
-  };
+  const x = Math.round(ox + (def.mouth.x - 46) * scale);
+  const y = Math.round(oy + (def.mouth.y - 22) * scale);
+  return { x, y, width: Math.round(92 * scale), height: Math.round(66 * scale) };
 }
 
 // ---------------------------------------------------------------------------------------------

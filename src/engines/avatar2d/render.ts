@@ -2,12 +2,11 @@
 //
 // Why it is fast: a frame is fully determined by a small state (mouth shape, eyelids, idle pose),
 // and only the head changes between states. The background and body are drawn once; each distinct
-// state's head region is drawn once (and cached) as a small RGBA crop; every video frame is the
+// state's head region is drawn once (and cached) as a small YUV crop; every video frame is the
 // static frame with one cached crop pasted in, streamed raw to ffmpeg. See renderAvatarVideo for
 // the measured alternative.
 
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCanvas, type Canvas } from '@napi-rs/canvas';
@@ -64,17 +63,20 @@ const BLINK_MAX_MS = 6000;
 const BLINK_FRAMES: EyeState[] = ['half', 'closed', 'half'];
 
 /**
- * The sway is quantized to a ring of poses so frames repeat and can be cached; with 12 poses on a
- * 6 s loop each is held for half a second and neighbours differ by under 2 px, which reads as
- * slow drift rather than jumps.
+ * The idle sway is a slow side-to-side head tilt (about +-0.5 degrees, so the crown moves about
+ * 3 px at 720x1280). It pivots on the mouth: the lips stay put, so silence really looks still
+ * around the mouth. The tilt is quantized to a ring of poses so frames repeat and can be cached;
+ * with 16 poses on an 8 s loop each is held for half a second and neighbours differ by about a
+ * pixel at the crown, which reads as a slow drift rather than jumps.
  */
-const POSE_COUNT = 12;
-const SWAY_CYCLE_MS = 6000;
-export const POSES: readonly Pose[] = Array.from({ length: POSE_COUNT }, (_, i) => {
-  const angle = (2 * Math.PI * i) / POSE_COUNT;
-  // A lazy figure-of-eight: side-to-side sway with a bob at twice the rate and a hint of tilt.
-  return { dx: 3 * Math.sin(angle), dy: 1.5 * Math.sin(2 * angle), tilt: 0.006 * Math.sin(angle) };
-});
+const POSE_COUNT = 16;
+const SWAY_CYCLE_MS = 8000;
+const MAX_TILT = 0.008;
+export const POSES: readonly Pose[] = Array.from({ length: POSE_COUNT }, (_, i) => ({
+  dx: 0,
+  dy: 0,
+  tilt: MAX_TILT * Math.sin((2 * Math.PI * i) / POSE_COUNT),
+}));
 
 /** mulberry32: tiny, fast and good enough for blink timing. */
 function prng(seed: number): () => number {
@@ -106,7 +108,7 @@ export function poseTrack(frames: number, fps: number): number[] {
   return Array.from({ length: frames }, (_, f) => Math.floor(f / framesPerPose) % POSE_COUNT);
 }
 
-interface FrameState {
+export interface FrameState {
   viseme: Viseme;
   eyes: EyeState;
   pose: number;
@@ -238,7 +240,7 @@ export class FrameComposer {
     // Shift so the crop's top-left is the frame's (x, y): prepend a device-space translation.
     const m = ctx.getTransform();
     ctx.setTransform(m.a, m.b, m.c, m.d, m.e - x, m.f - y);
-    applyPose(ctx, POSES[state.pose]);
+    applyPose(ctx, this.def, POSES[state.pose]);
     this.def.drawHead(ctx, { viseme: state.viseme, eyes: state.eyes, pose: POSES[state.pose] });
     ctx.restore();
     return rgbaToI420(this.crop.data(), w, h);
@@ -282,7 +284,7 @@ export function rgbaToI420(rgba: Buffer, width: number, height: number): Buffer 
 /** The head region in output pixels, grown for the sway and snapped to even numbers for chroma subsampling. */
 function headRect(width: number, height: number): Rect {
   const { scale, ox, oy } = layout(width, height);
-  // Tilt moves the crown by about tilt * distance from the neck pivot (~500 px): a few px more.
+  // The sway moves the head's outline by up to MAX_HEAD_OFFSET; the rest is anti-aliasing slack.
   const margin = MAX_HEAD_OFFSET + 8;
   const x0 = Math.max(0, Math.floor((ox + (HEAD_REGION.x - margin) * scale) / 2) * 2);
   const y0 = Math.max(0, Math.floor((oy + (HEAD_REGION.y - margin) * scale) / 2) * 2);
@@ -299,11 +301,15 @@ function headRect(width: number, height: number): Rect {
  * faststart) plus `outDir/cover.jpg`. The video has round(durationMs * fps / 1000) frames and the
  * audio is padded or cut to durationMs, so both streams match the audio's length.
  *
- * Two ways of feeding ffmpeg were measured on a 30 s clip at 720x1280 (2 shared cores):
- * 'pipe' streams every frame as raw RGBA on stdin; 'concat' writes each distinct frame once and
- * an ffconcat list with per-frame durations. The pipe won (about 2.4 s vs 3.4 s: composing a
- * frame from the cached crop is a memcpy, while a frame file costs an image encode plus a
- * decode in ffmpeg), so it is the default; 'concat' is kept for comparison.
+ * Two ways of feeding ffmpeg were measured on 30 s of speech (2 busy shared cores, x264 veryfast):
+ * 'pipe' streams every frame as raw I420 on stdin; 'concat' writes each distinct frame once (as
+ * a one-frame Y4M file) plus an ffconcat list with per-frame durations, runs merged. The pipe won:
+ * 3.6-4.9 s vs 5.2-5.5 s at 720x1280, 9.7 s vs 12.8 s at 1080x1920. Pasting a cached crop into
+ * a reused buffer costs next to nothing, while concat pays for writing and demuxing the files
+ * (and needs ~3 MB of disk per distinct frame at 1080x1920), and x264 dominates both. An earlier
+ * RGBA pipe was 2x slower than either (ffmpeg converted every frame), and PNG frame files are out
+ * of the question: @napi-rs/canvas takes ~0.4 s to encode one at 720x1280.
+ * So 'pipe' is the default; 'concat' is kept for comparison.
  */
 export async function renderAvatarVideo(ffmpegPath: string, input: RenderInput, outDir: string): Promise<RenderResult> {
   const def = requireCharacter(input.character);
