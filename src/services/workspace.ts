@@ -6,6 +6,8 @@ import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
 import { PermanentError } from '../worker/errors.js';
 
+const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file' } as const;
+
 export interface MediaLimits { maxVideoBytes: number; maxAudioBytes: number; downloadTimeoutMs: number }
 
 /**
@@ -42,7 +44,7 @@ export class MediaWorkspace {
     try {
       return await probe(await this.tools(), dest);
     } catch (err) {
-      if (err instanceof MediaProbeError) throw new PermanentError(`${field} is not a ${kind === 'media' ? 'video or audio' : kind} file that can be read (${err.message}).`);
+      if (err instanceof MediaProbeError) throw new PermanentError(`${field} is not ${described[kind]} that can be read (${err.message}).`);
       throw err;
     }
   }

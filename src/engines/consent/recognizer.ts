@@ -1,0 +1,644 @@
+/**
+ * Consent check: does a recording contain the consent sentence (`authorizeText`) spoken?
+ *
+ * Method (chosen after measuring the alternatives on synthetic male/female/slow/fast speech):
+ *
+ * 1. Energy-based speech detection trims leading/trailing silence and shortens long pauses.
+ *    Nothing audible → refused ("no speech was heard").
+ * 2. Forced alignment: pocketsphinx decodes the audio against a grammar that accepts exactly
+ *    the sentence, one phone per grammar token, so every phone of the sentence gets a time
+ *    span and an acoustic score.
+ * 3. Reference: the same audio decoded with a free phone loop (any phone sequence). Its score
+ *    over a span is roughly the best any speech could have scored there.
+ * 4. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame,
+ *    averaged per word. Verified when the whole sentence is close enough to the loop AND every
+ *    word of the person's name is about as good as the rest of the sentence — a different name
+ *    in an otherwise correct sentence only lowers two or three words, which an average hides.
+ *
+ * Alternatives that were measured and rejected:
+ * - Free transcription with the general language model and a word-error-rate threshold: on
+ *   espeak speech the correct sentence came out as "ah we do the clock on what it you to the
+ *   audio" — far too inaccurate to compare. It is still used to tell the user what was heard.
+ * - One grammar "sentence | garbage loop": the phone loop always wins unless penalized, and the
+ *   penalty that separates the cases depends on the voice.
+ * - Word-level GOP: a word's score is dominated by its longest phone; averaging phones almost
+ *   doubled the gap between "John Smith" and "Mary Jones".
+ *
+ * pocketsphinx 5prealpha (Debian's) quirks this code works around, each found by experiment:
+ * - pocketsphinx_continuous splits the input at pauses and decodes each piece alone, so a
+ *   two-sentence recording never matches the grammar; pocketsphinx_batch decodes whole files.
+ * - Acoustic scores are normalized per frame by the best senone *computed*, which depends on the
+ *   grammar and beams; `-compallsen yes` computes all senones so scores from the two decodes
+ *   share one reference and can be subtracted.
+ * - Any silence unit in the grammar (filler words, or an optional SIL word between words) makes
+ *   the FSG search fail at random ("Final result does not match the grammar"), hence step 1
+ *   removes pauses from the audio instead.
+ * - Kleene operators in JSGF grammars break the same way; grammars are written as FSG files.
+ */
+import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { decodeWav } from '../../media/wav.js';
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+export type ConsentVerdict = 'verified' | 'refused' | 'unavailable';
+
+export interface ConsentResult {
+  verdict: ConsentVerdict;
+  /** A sentence for the end user. */
+  reason: string;
+  /** What was heard: the sentence when verified, a free transcription (when one could be made) otherwise. */
+  transcript?: string;
+  /**
+   * Mean goodness of pronunciation of the sentence: per-frame log-likelihood ratio of the
+   * sentence against unconstrained phones, in pocketsphinx score units (about 0.1 nat).
+   * 0 is as good as it gets; verification needs at least SENTENCE_MIN_GOP.
+   */
+  score?: number;
+}
+
+export interface ConsentRecognizer {
+  /** `wav16k` is a 16 kHz mono 16-bit WAV file path (the caller converts media with ffmpeg). */
+  check(wav16k: string, authorizeText: string): Promise<ConsentResult>;
+  readonly available: boolean;
+}
+
+/** The language of a consent sentence: any CJK character → 'zh' (a name in Chinese characters cannot be checked by an English recognizer either), Latin letters → 'en'. */
+export function detectLanguage(text: string): 'en' | 'zh' | 'other' {
+  if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u.test(text)) return 'zh';
+  if (/[a-z]/i.test(text)) return 'en';
+  return 'other';
+}
+
+/** Stands in when pocketsphinx is not installed: every consent goes to an operator. */
+export class NoRecognizer implements ConsentRecognizer {
+  readonly available = false;
+
+  async check(): Promise<ConsentResult> {
+    return {
+      verdict: 'unavailable',
+      reason:
+        'No speech recognizer is installed on this server, so an operator must review the recording ' +
+        '(to check consent recordings automatically, install pocketsphinx: apt-get install pocketsphinx pocketsphinx-en-us).',
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tuning. Measured on espeak voices en-us, en, +m1 +m3 +m7 +f2 +f3 +f5 +klatt at 130..220 wpm
+// (GOP units as in ConsentResult.score):
+// - whole sentence, correct speech: -40 .. -17; unrelated sentences: -60 and below.
+// - weakest name word minus the rest, correct name: -22 .. +7; different name: -35 and below.
+// Real speech matches the acoustic model better than synthetic speech, so correct recordings
+// should land further inside these limits.
+
+const SENTENCE_MIN_GOP = -50;
+/** How much worse than the rest of the sentence a word of the name may score. */
+const NAME_MAX_SHORTFALL = 30;
+/** Pronunciations guessed from spelling may be wrong even when the person says the name right. */
+const GUESSED_NAME_MAX_SHORTFALL = 45;
+/** Less audible sound than this is "no speech". */
+const MIN_SPEECH_MS = 300;
+const DECODE_TIMEOUT_MS = 120_000;
+
+const DEFAULT_BINARY = 'pocketsphinx_batch';
+const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
+const SAMPLE_RATE = 16_000;
+
+/** The en-us acoustic model's phones, minus silence and noise. */
+const PHONES = 'AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' ');
+
+// ---------------------------------------------------------------------------------------------
+// The recognizer
+
+interface ModelPaths {
+  hmm: string;
+  dict: string;
+  /** General language model, used only to tell the user what was heard. */
+  lm: string | null;
+}
+
+export class PocketsphinxRecognizer implements ConsentRecognizer {
+  readonly available = true;
+
+  private constructor(
+    private readonly binary: string,
+    private readonly model: ModelPaths,
+  ) {}
+
+  /** Finds pocketsphinx_batch and the en-us model; null when they are not installed. */
+  static async locate(opts: { binary?: string; modelDir?: string } = {}): Promise<PocketsphinxRecognizer | null> {
+    const binary = await findExecutable(opts.binary ?? DEFAULT_BINARY);
+    const modelDir = opts.modelDir ?? DEFAULT_MODEL_DIR;
+    const hmm = path.join(modelDir, 'en-us');
+    const dict = path.join(modelDir, 'cmudict-en-us.dict');
+    const lm = path.join(modelDir, 'en-us.lm.bin');
+    if (!binary || !(await isReadable(path.join(hmm, 'mdef'))) || !(await isReadable(dict))) return null;
+    return new PocketsphinxRecognizer(binary, { hmm, dict, lm: (await isReadable(lm)) ? lm : null });
+  }
+
+  async check(wav16k: string, authorizeText: string): Promise<ConsentResult> {
+    const language = detectLanguage(authorizeText);
+    if (language !== 'en') return unavailableFor(language);
+    const words = await this.lexicon(parseSentence(authorizeText));
+    if (words.length === 0) return { verdict: 'refused', reason: 'The consent sentence contains no words that can be spoken.' };
+
+    const speech = keepSpeech(await readWav16k(wav16k));
+    if (speech.speechMs < MIN_SPEECH_MS) {
+      return { verdict: 'refused', reason: 'No speech was heard in the recording; record the person saying the consent sentence aloud.' };
+    }
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-'));
+    try {
+      await writeFile(path.join(dir, 'audio.raw'), pcmBytes(speech.samples));
+      const [forced, loop] = await Promise.all([this.alignSentence(dir, words), this.phoneLoop(dir)]);
+      const verdict = judge(words, forced, loop);
+      if (verdict.ok) {
+        return { verdict: 'verified', reason: 'The consent sentence was recognized in the recording.', transcript: words.map((w) => w.text).join(' '), score: verdict.score };
+      }
+      const heard = await this.transcribe(dir).catch(() => '');
+      return { verdict: 'refused', reason: refusalReason(verdict.problem, words, heard), transcript: heard || undefined, score: verdict.score };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Attaches pronunciations: the CMU dictionary's, else guesses from the spelling. */
+  private async lexicon(words: SentenceWord[]): Promise<LexWord[]> {
+    const known = await lookupPronunciations(this.model.dict, new Set(words.map((w) => w.text)));
+    return words.map((w) => {
+      const prons = known.get(w.text);
+      return prons ? { ...w, prons, guessed: false } : { ...w, prons: guessPronunciations(w.text), guessed: true };
+    }).filter((w) => w.prons.length > 0);
+  }
+
+  private async alignSentence(dir: string, words: LexWord[]): Promise<Segment[] | null> {
+    const grammar = sentenceGrammar(words);
+    await writeFile(path.join(dir, 'sentence.dict'), grammar.dict);
+    await writeFile(path.join(dir, 'sentence.fsg'), grammar.fsg);
+    const segments = await this.decode(dir, 'sentence', ['-fsg', path.join(dir, 'sentence.fsg'), '-dict', path.join(dir, 'sentence.dict'), ...GRAMMAR_SEARCH_ARGS]);
+    // An empty result means the search found no path through the whole sentence.
+    return segments.length > 0 ? segments : null;
+  }
+
+  private async phoneLoop(dir: string): Promise<Segment[]> {
+    const grammar = phoneLoopGrammar();
+    await writeFile(path.join(dir, 'loop.dict'), grammar.dict);
+    await writeFile(path.join(dir, 'loop.fsg'), grammar.fsg);
+    // A low language weight lets the loop follow the acoustics instead of preferring few, long phones.
+    return this.decode(dir, 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
+  }
+
+  private async transcribe(dir: string): Promise<string> {
+    if (!this.model.lm) return '';
+    const segments = await this.decode(dir, 'transcript', ['-lm', this.model.lm, '-dict', this.model.dict]);
+    return segments.map((s) => s.word.replace(/\(\d+\)$/, '')).filter((w) => !/^(<.*>|\[.*\])$/.test(w)).join(' ');
+  }
+
+  /** Runs pocketsphinx_batch on `dir`/audio.raw and returns the segmentation of its best hypothesis. */
+  private async decode(dir: string, name: string, searchArgs: string[]): Promise<Segment[]> {
+    const ctl = path.join(dir, `${name}.ctl`);
+    const out = path.join(dir, `${name}.seg`);
+    await writeFile(ctl, 'audio\n');
+    await run(this.binary, [
+      '-hmm', this.model.hmm, ...searchArgs,
+      '-adcin', 'yes', '-cepdir', dir, '-cepext', '.raw', '-ctl', ctl, '-hypseg', out,
+      '-samprate', String(SAMPLE_RATE), '-input_endian', 'little', '-remove_silence', 'no', '-logfn', '/dev/null',
+    ], DECODE_TIMEOUT_MS);
+    return parseHypseg(await readFile(out, 'utf8'));
+  }
+}
+
+/**
+ * Grammar decodes: score every senone (comparable scores, see the file comment), wide beams
+ * because the grammars are tiny, no automatic fillers (silence is cut from the audio instead),
+ * and the first-pass result as is (the lattice rescoring is for language models).
+ */
+const GRAMMAR_SEARCH_ARGS = [
+  '-compallsen', 'yes', '-fsgusefiller', 'no', '-bestpath', 'no',
+  '-beam', '1e-80', '-pbeam', '1e-80', '-wbeam', '1e-80', '-lpbeam', '1e-80', '-lponlybeam', '1e-80',
+];
+
+function unavailableFor(language: 'zh' | 'other'): ConsentResult {
+  const which = language === 'zh' ? 'Mandarin' : 'this language';
+  return { verdict: 'unavailable', reason: `No speech recognizer for ${which} is installed; an operator must review the recording.` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text: sentence → words, and which of them are the person's name
+
+export interface SentenceWord {
+  text: string;
+  /** Part of the name the person states; these must each be heard clearly. */
+  isName: boolean;
+}
+
+interface LexWord extends SentenceWord {
+  /** ARPAbet phone strings, e.g. 'S M IH TH'. */
+  prons: string[];
+  guessed: boolean;
+}
+
+/**
+ * Lowercase words with digits spelled out. Name words: those after "I am" / "I'm" / "my name is"
+ * up to the end of that clause, and capitalized words inside a sentence (other than "I").
+ */
+export function parseSentence(text: string): SentenceWord[] {
+  const words: SentenceWord[] = [];
+  for (const clause of text.split(/(?<=[.!?;:,])\s+|\n+/)) {
+    const tokens = clause.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
+    const introducedAt = nameIntroduction(tokens);
+    tokens.forEach((token, i) => {
+      const isName = (introducedAt >= 0 && i >= introducedAt) || (i > 0 && isCapitalizedName(token));
+      for (const word of spellOut(token)) words.push({ text: word, isName });
+    });
+  }
+  return words;
+}
+
+/** Index of the first name token after "I am", "I'm" or "my name is" at the start of a clause, or -1. */
+function nameIntroduction(tokens: string[]): number {
+  const lower = tokens.map((t) => t.toLowerCase().replace('’', "'"));
+  if (lower[0] === 'i' && lower[1] === 'am') return 2;
+  if (lower[0] === "i'm") return 1;
+  if (lower[0] === 'my' && lower[1] === 'name' && lower[2] === 'is') return 3;
+  return -1;
+}
+
+function isCapitalizedName(token: string): boolean {
+  return /^\p{Lu}/u.test(token) && !/^I(['’]|$)/.test(token);
+}
+
+/** Normalizes a token into dictionary words: lowercase, apostrophe unified, numbers as words. */
+function spellOut(token: string): string[] {
+  const lower = token.toLowerCase().replace(/’/g, "'");
+  if (/^\d+$/.test(lower)) return numberToWords(Number(lower));
+  // Mixed letters and digits ("3rd", "mp3"): the digits are spoken separately.
+  return lower.split(/(\d+)/).filter(Boolean).flatMap((part) => (/^\d+$/.test(part) ? numberToWords(Number(part)) : [part]));
+}
+
+const ONES = 'zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen'.split(' ');
+const TENS = ' ten twenty thirty forty fifty sixty seventy eighty ninety'.split(' ');
+
+export function numberToWords(n: number): string[] {
+  if (!Number.isSafeInteger(n) || n < 0) return [];
+  if (n >= 1e9) return String(n).split('').map((d) => ONES[Number(d)]);
+  if (n < 20) return [ONES[n]];
+  if (n < 100) return n % 10 ? [TENS[Math.floor(n / 10)], ONES[n % 10]] : [TENS[n / 10]];
+  if (n < 1000) return [ONES[Math.floor(n / 100)], 'hundred', ...(n % 100 ? numberToWords(n % 100) : [])];
+  if (n < 1e6) return [...numberToWords(Math.floor(n / 1000)), 'thousand', ...(n % 1000 ? numberToWords(n % 1000) : [])];
+  return [...numberToWords(Math.floor(n / 1e6)), 'million', ...(n % 1e6 ? numberToWords(n % 1e6) : [])];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pronunciations
+
+/** Pronunciations of `words` from a CMU-format dictionary: one scan, nothing kept in memory between checks. */
+async function lookupPronunciations(dictPath: string, words: Set<string>): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  for (const line of (await readFile(dictPath, 'utf8')).split('\n')) {
+    const match = /^(\S+?)(?:\(\d+\))?\s+([^#]+)/.exec(line);
+    if (!match || !words.has(match[1])) continue;
+    const prons = found.get(match[1]) ?? [];
+    prons.push(match[2].trim());
+    found.set(match[1], prons);
+  }
+  return found;
+}
+
+/**
+ * Pronunciations for a word missing from the dictionary (names, "guiji"): a pinyin reading when
+ * the spelling is valid pinyin — the platform's users and brand are Chinese — and an English
+ * letter-to-sound guess. The aligner picks whichever fits the audio.
+ */
+export function guessPronunciations(word: string): string[] {
+  const guesses = [pinyinPronunciation(word), englishPronunciation(word)].filter((p): p is string => !!p);
+  return [...new Set(guesses)];
+}
+
+const PINYIN_INITIALS: Record<string, string> = {
+  zh: 'JH', ch: 'CH', sh: 'SH', b: 'B', p: 'P', m: 'M', f: 'F', d: 'D', t: 'T', n: 'N', l: 'L', g: 'G', k: 'K', h: 'HH',
+  j: 'JH', q: 'CH', x: 'SH', r: 'R', z: 'Z', c: 'T S', s: 'S', y: 'Y', w: 'W',
+};
+const PINYIN_FINALS: Record<string, string> = {
+  a: 'AA', o: 'AO', e: 'AH', ai: 'AY', ei: 'EY', ao: 'AW', ou: 'OW', an: 'AA N', en: 'AH N', ang: 'AA NG', eng: 'AH NG',
+  ong: 'UH NG', er: 'ER', i: 'IY', ia: 'Y AA', ie: 'Y EH', iao: 'Y AW', iu: 'Y OW', ian: 'Y EH N', in: 'IH N', iang: 'Y AA NG',
+  ing: 'IH NG', iong: 'Y UH NG', u: 'UW', ua: 'W AA', uo: 'W AO', uai: 'W AY', ui: 'W EY', uan: 'W AA N', un: 'W AH N',
+  uang: 'W AA NG', ue: 'Y EH', v: 'Y UW', ve: 'Y EH',
+};
+
+/** The word read as a sequence of pinyin syllables, or null when it is not pinyin. */
+function pinyinPronunciation(word: string): string | null {
+  const syllables = splitPinyin(word);
+  return syllables ? syllables.join(' ') : null;
+}
+
+/** Splits into syllables, preferring long syllables and backtracking when the rest does not parse. */
+function splitPinyin(rest: string): string[] | null {
+  if (rest === '') return [];
+  for (const [initial, initialPhones] of [...Object.entries(PINYIN_INITIALS), ['', ''] as const]) {
+    if (!rest.startsWith(initial)) continue;
+    const afterInitial = rest.slice(initial.length);
+    for (let len = Math.min(4, afterInitial.length); len >= 1; len--) {
+      const final = afterInitial.slice(0, len);
+      if (!(final in PINYIN_FINALS)) continue;
+      const tail = splitPinyin(afterInitial.slice(len));
+      if (tail) return [[initialPhones, pinyinFinal(initial, final)].filter(Boolean).join(' '), ...tail];
+    }
+  }
+  return null;
+}
+
+function pinyinFinal(initial: string, final: string): string {
+  // "shi", "zi": the vowel after these initials is not an "ee".
+  if (final === 'i' && ['zh', 'ch', 'sh', 'r'].includes(initial)) return 'ER';
+  if (final === 'i' && ['z', 'c', 's'].includes(initial)) return 'AH';
+  // "ju", "qu", "xu", "yu" are spelled u but sound ü.
+  if (final.startsWith('u') && ['j', 'q', 'x', 'y'].includes(initial)) return PINYIN_FINALS[final === 'u' ? 'v' : final === 'un' ? 'in' : final];
+  // y/w spell the glide already: "yan" is Y + an, "wu" is just UW.
+  if (initial === 'w' && final === 'u') return 'UW';
+  return PINYIN_FINALS[final];
+}
+
+/** Longest-match English spelling rules; crude, but the alignment only needs a close phone sequence. */
+const ENGLISH_RULES: Array<[string, string]> = [
+  ['tch', 'CH'], ['igh', 'AY'], ['sch', 'SH'], ['ch', 'CH'], ['sh', 'SH'], ['th', 'TH'], ['ph', 'F'], ['ng', 'NG'], ['ck', 'K'],
+  ['qu', 'K W'], ['wh', 'W'], ['kn', 'N'], ['ee', 'IY'], ['ea', 'IY'], ['oo', 'UW'], ['ou', 'AW'], ['ow', 'OW'], ['ai', 'EY'],
+  ['ay', 'EY'], ['oi', 'OY'], ['oy', 'OY'], ['au', 'AO'], ['aw', 'AO'], ['ie', 'IY'], ['ei', 'EY'], ['ey', 'EY'], ['oa', 'OW'],
+  ['a', 'AE'], ['b', 'B'], ['d', 'D'], ['e', 'EH'], ['f', 'F'], ['g', 'G'], ['h', 'HH'], ['i', 'IH'], ['j', 'JH'], ['k', 'K'],
+  ['l', 'L'], ['m', 'M'], ['n', 'N'], ['o', 'AA'], ['p', 'P'], ['q', 'K'], ['r', 'R'], ['s', 'S'], ['t', 'T'], ['u', 'AH'],
+  ['v', 'V'], ['w', 'W'], ['x', 'K S'], ['z', 'Z'],
+];
+
+function englishPronunciation(word: string): string | null {
+  // A final silent "e" ("jane") and doubled consonants ("anna") are not pronounced twice.
+  let rest = word.replace(/[^a-z]/g, '').replace(/([^aeiou])\1/g, '$1');
+  if (rest.length > 2 && /[^aeiou]e$/.test(rest)) rest = rest.slice(0, -1);
+  const phones: string[] = [];
+  while (rest) {
+    const [letters, phone] = englishRule(rest, phones.length === 0);
+    phones.push(phone);
+    rest = rest.slice(letters.length);
+  }
+  return phones.length > 0 ? phones.join(' ') : null;
+}
+
+/** The spelling rule for the start of `rest`: [letters consumed, phones]. */
+function englishRule(rest: string, atStart: boolean): [string, string] {
+  if (rest[0] === 'c') return ['c', /^c[eiy]/.test(rest) ? 'S' : 'K'];
+  if (rest[0] === 'y') return ['y', atStart ? 'Y' : 'IY'];
+  return ENGLISH_RULES.find(([letters]) => rest.startsWith(letters)) ?? [rest[0], 'AH'];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grammars (Sphinx FSG format)
+
+interface Grammar {
+  dict: string;
+  fsg: string;
+}
+
+/** Token naming phone k of pronunciation j of word i, so the alignment maps straight back to words. */
+function phoneToken(word: number, pron: number, phone: number): string {
+  return `w${word}p${pron}k${phone}`;
+}
+
+function parsePhoneToken(token: string): { word: number; phone: number } | null {
+  const match = /^w(\d+)p\d+k(\d+)$/.exec(token);
+  return match ? { word: Number(match[1]), phone: Number(match[2]) } : null;
+}
+
+/** A chain of states through the sentence; each pronunciation of a word is a branch of phone tokens. */
+export function sentenceGrammar(words: LexWord[]): Grammar {
+  const dict: string[] = [];
+  const transitions: string[] = [];
+  let states = 1;
+  let wordStart = 0;
+  words.forEach((word, i) => {
+    const wordEnd = states++;
+    word.prons.forEach((pron, j) => {
+      const phones = pron.split(/\s+/);
+      let from = wordStart;
+      phones.forEach((phone, k) => {
+        const token = phoneToken(i, j, k);
+        dict.push(`${token} ${phone}`);
+        const to = k === phones.length - 1 ? wordEnd : states++;
+        transitions.push(`TRANSITION ${from} ${to} ${k === 0 ? 1 / word.prons.length : 1} ${token}`);
+        from = to;
+      });
+    });
+    wordStart = wordEnd;
+  });
+  return { dict: dict.join('\n') + '\n', fsg: fsgFile('sentence', states, wordStart, transitions) };
+}
+
+/** Any sequence of phones or silence: the best any speech could score. */
+function phoneLoopGrammar(): Grammar {
+  const units = [['sil', 'SIL'], ...PHONES.map((p) => [`ph_${p.toLowerCase()}`, p])];
+  const p = 1 / units.length;
+  const transitions = units.flatMap(([token]) => [`TRANSITION 0 1 ${p} ${token}`, `TRANSITION 1 1 ${p} ${token}`]);
+  return { dict: units.map((u) => u.join(' ')).join('\n') + '\n', fsg: fsgFile('loop', 2, 1, transitions) };
+}
+
+function fsgFile(name: string, states: number, finalState: number, transitions: string[]): string {
+  return [`FSG_BEGIN ${name}`, `NUM_STATES ${states}`, 'START_STATE 0', `FINAL_STATE ${finalState}`, ...transitions, 'FSG_END', ''].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoring
+
+export interface Segment {
+  word: string;
+  startFrame: number;
+  frames: number;
+  /** Acoustic score of the segment (pocketsphinx units, ≤ 0 relative to the best senone). */
+  score: number;
+}
+
+/** Parses a -hypseg line: `id S s T t A a L l  sf ascr lscr word  ...  endFrame`. */
+export function parseHypseg(text: string): Segment[] {
+  const fields = text.trim().split(/\s+/);
+  const segments: Segment[] = [];
+  for (let i = 9; i + 4 < fields.length; i += 4) {
+    const startFrame = Number(fields[i]);
+    const word = fields[i + 3];
+    // "(NULL)" marks a null transition; it spans no audio.
+    if (word === '(NULL)') continue;
+    segments.push({ word, startFrame, frames: Number(fields[i + 4]) - startFrame, score: Number(fields[i + 1]) });
+  }
+  return segments.filter((s) => s.frames > 0);
+}
+
+type Problem = 'no-match' | 'sentence' | 'name';
+type Judgement = { ok: true; score: number } | { ok: false; problem: Problem; score?: number };
+
+function judge(words: LexWord[], forced: Segment[] | null, loop: Segment[]): Judgement {
+  if (!forced) return { ok: false, problem: 'no-match' };
+  const wordGops = wordGoodness(words.length, forced, loop);
+  const all = mean(wordGops.flat());
+  if (!(all >= SENTENCE_MIN_GOP)) return { ok: false, problem: 'sentence', score: all };
+  if (!nameIsClear(words, wordGops)) return { ok: false, problem: 'name', score: all };
+  return { ok: true, score: all };
+}
+
+/** Per word, the GOP of each of its phones: (forced − loop) score per frame over the phone's frames. */
+function wordGoodness(wordCount: number, forced: Segment[], loop: Segment[]): number[][] {
+  const loopPerFrame = perFrameScores(loop);
+  const perWord: number[][] = Array.from({ length: wordCount }, () => []);
+  for (const segment of forced) {
+    const token = parsePhoneToken(segment.word);
+    if (!token) continue;
+    let reference = 0;
+    for (let f = segment.startFrame; f < segment.startFrame + segment.frames; f++) reference += loopPerFrame[f] ?? 0;
+    perWord[token.word].push((segment.score - reference) / segment.frames);
+  }
+  return perWord;
+}
+
+/** Spreads each loop segment's score evenly over its frames. */
+function perFrameScores(segments: Segment[]): number[] {
+  const perFrame: number[] = [];
+  for (const s of segments) for (let f = s.startFrame; f < s.startFrame + s.frames; f++) perFrame[f] = s.score / s.frames;
+  return perFrame;
+}
+
+/** Every name word must score about as well as the rest of the sentence (the speaker's own baseline). */
+function nameIsClear(words: LexWord[], wordGops: number[][]): boolean {
+  const baseline = mean(words.flatMap((w, i) => (w.isName ? [] : wordGops[i])));
+  if (!Number.isFinite(baseline)) return true;
+  return words.every((w, i) => {
+    if (!w.isName) return true;
+    const shortfall = baseline - mean(wordGops[i]);
+    return shortfall <= (w.guessed ? GUESSED_NAME_MAX_SHORTFALL : NAME_MAX_SHORTFALL);
+  });
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function refusalReason(problem: Problem, words: LexWord[], heard: string): string {
+  const what = heard ? `: heard '${heard}'` : '';
+  if (problem === 'name') {
+    const name = words.filter((w) => w.isName).map((w) => w.text).join(' ');
+    return `The recording does not clearly state the name '${name}' written in the consent sentence${what}.`;
+  }
+  return `The recording does not contain the consent sentence${what}.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audio
+
+async function readWav16k(file: string): Promise<Int16Array> {
+  const wav = decodeWav(await readFile(file));
+  if (wav.sampleRate !== SAMPLE_RATE || wav.channels !== 1) {
+    throw new Error(`consent check needs 16 kHz mono audio, got ${wav.sampleRate} Hz with ${wav.channels} channel(s)`);
+  }
+  return wav.samples;
+}
+
+const FRAME = SAMPLE_RATE / 100; // 10 ms
+/** Silence kept where a pause was (frames): enough for a natural gap, short of what the decoder mistakes. */
+const KEPT_PAUSE_FRAMES = 15;
+const EDGE_FRAMES = 5;
+
+/**
+ * Drops leading and trailing silence and shortens pauses to KEPT_PAUSE_FRAMES. A frame is speech
+ * when it is well above the recording's noise floor and within 40 dB of its loud parts.
+ */
+export function keepSpeech(samples: Int16Array): { samples: Int16Array; speechMs: number } {
+  const levels = frameLevels(samples);
+  const threshold = speechThreshold(levels);
+  const isSpeech = levels.map((db) => db > threshold);
+  const first = isSpeech.indexOf(true);
+  if (first < 0) return { samples: new Int16Array(0), speechMs: 0 };
+  const last = isSpeech.lastIndexOf(true);
+  const kept: number[] = [];
+  let silentRun: number[] = [];
+  for (let f = Math.max(0, first - EDGE_FRAMES); f <= Math.min(levels.length - 1, last + EDGE_FRAMES); f++) {
+    if (isSpeech[f]) {
+      kept.push(...shortenPause(silentRun), f);
+      silentRun = [];
+    } else silentRun.push(f);
+  }
+  kept.push(...silentRun.slice(0, EDGE_FRAMES));
+  const out = new Int16Array(kept.length * FRAME);
+  kept.forEach((f, i) => out.set(samples.subarray(f * FRAME, (f + 1) * FRAME), i * FRAME));
+  return { samples: out, speechMs: isSpeech.filter(Boolean).length * 10 };
+}
+
+/** Keeps the two ends of a pause, so each neighbouring sound keeps its natural fade. */
+function shortenPause(frames: number[]): number[] {
+  if (frames.length <= KEPT_PAUSE_FRAMES) return frames;
+  const half = Math.floor(KEPT_PAUSE_FRAMES / 2);
+  return [...frames.slice(0, half), ...frames.slice(frames.length - (KEPT_PAUSE_FRAMES - half))];
+}
+
+/** Level of each 10 ms frame in dBFS (digital silence ≈ -120). */
+function frameLevels(samples: Int16Array): number[] {
+  const levels: number[] = [];
+  for (let start = 0; start + FRAME <= samples.length; start += FRAME) {
+    let energy = 0;
+    for (let i = start; i < start + FRAME; i++) energy += samples[i] * samples[i];
+    levels.push(10 * Math.log10(energy / FRAME + 1e-3) - 90.31);
+  }
+  return levels;
+}
+
+function speechThreshold(levels: number[]): number {
+  const sorted = [...levels].sort((a, b) => a - b);
+  const floor = sorted[Math.floor(sorted.length * 0.1)] ?? -120;
+  const loud = sorted[Math.floor(sorted.length * 0.98)] ?? -120;
+  // -60 dBFS: quieter than that is not a voice anyone recorded on purpose.
+  return Math.max(floor + 12, loud - 40, -60);
+}
+
+function pcmBytes(samples: Int16Array): Buffer {
+  const bytes = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) bytes.writeInt16LE(samples[i], i * 2);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and files
+
+/** Runs a command without a shell; rejects with the tail of stderr on failure or timeout. */
+function run(binary: string, args: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(binary)} did not finish within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${path.basename(binary)} failed (${signal ?? `exit code ${code}`}): ${stderr.trim()}`));
+    });
+  });
+}
+
+/** An absolute/relative path as given, or a bare name searched in PATH; null when not executable. */
+async function findExecutable(name: string): Promise<string | null> {
+  const candidates = name.includes(path.sep) ? [name] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
+  for (const candidate of candidates) {
+    if (await access(candidate, fsConstants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return null;
+}
+
+function isReadable(file: string): Promise<boolean> {
+  return access(file, fsConstants.R_OK).then(() => true, () => false);
+}
