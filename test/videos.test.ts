@@ -28,7 +28,7 @@ before(async () => {
     consentVideo(path.join(media, 'consent.mp4'), path.join(media, 'consent.wav'));
     await speech.wav(path.join(media, 'zh-consent.wav'), '我是张伟。我同意克隆我的形象用于视频合成。', 'cmn+m3');
     await speech.wav(path.join(media, 'speech.wav'), 'Hello! This is a video made by the platform. The avatar speaks this sentence.', 'en-us+f3');
-    await speech.wav(path.join(media, 'long.wav'), 'This recording is much longer than the avatar clip, so the clip has to loop several times. '.repeat(3), 'en-us+m3');
+    await speech.wav(path.join(media, 'long.wav'), 'This recording is much longer than the avatar clip, so the clip has to loop several times. '.repeat(5), 'en-us+m3');
     ffmpeg(['-i', path.join(media, 'speech.wav'), '-c:a', 'libmp3lame', path.join(media, 'speech.mp3')]);
     silentWav(path.join(media, 'silence.wav'), 3);
     writeFileSync(path.join(media, 'page.html'), '<html><body>not audio</body></html>');
