@@ -39,6 +39,8 @@ export interface VideoView {
 
 /** An input the task could not use (status 7), as opposed to the synthesis itself failing (status 4). */
 class UnusableInput extends Error {}
+/** The caller canceled while the job ran: stop quietly, the cancel already settled everything. */
+class Canceled extends Error {}
 
 type ResolvedScene = { kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number };
 
@@ -142,7 +144,7 @@ export class VideoService {
         await this.finishIn(tx, v, SynthesisStatus.Success, null, made);
       });
     } catch (err) {
-      if (abort.signal.aborted) return;
+      if (abort.signal.aborted || err instanceof Canceled) return;
       if (err instanceof UnusableInput) return this.finish(v, SynthesisStatus.TaskFailed, err.message);
       if (err instanceof LipsyncError) throw err.permanent ? new PermanentError(err.message) : err;
       throw err;
@@ -184,7 +186,13 @@ export class VideoService {
 
     // 2. Reserve the real duration now that it is known.
     try {
-      await this.db.transaction().execute((tx) => this.quota.reserve(tx, v.app_pk, 'fast_duration', durationMs, ref(Number(v.id))));
+      // Checked in the same transaction as the reservation, so a cancel either comes
+      // before it (and nothing is reserved) or after it (and refunds it).
+      await this.db.transaction().execute(async (tx) => {
+        const now = await tx.selectFrom('videos').select('status').where('id', '=', v.id).executeTakeFirst();
+        if (!now || !active.includes(now.status)) throw new Canceled();
+        await this.quota.reserve(tx, v.app_pk, 'fast_duration', durationMs, ref(Number(v.id)));
+      });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'QUOTA_EXCEEDED') throw new UnusableInput(err.message);
       throw err;
