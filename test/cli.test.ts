@@ -70,3 +70,31 @@ test('configuration from a file, overridden by the environment; unknown keys ref
   writeFileSync(file, JSON.stringify({ DHP_PROT: 9000 }));
   assert.throws(() => loadConfig({ DHP_CONFIG_FILE: file }), (e: Error) => e instanceof ConfigError && /DHP_PROT.*unknown setting/.test(e.message));
 });
+
+test('dhp consent list / approve / reject decide consents waiting for review', async () => {
+  const { openSqlite } = await import('../src/store/db.js');
+  const { ConsentRecords } = await import('../src/services/consent.js');
+  const created = JSON.parse(dhp(['app', 'create', '--name', 'consenting', '--json']).out);
+  const db = await openSqlite(path.join(dir, 'dhp.sqlite'));
+  const records = new ConsentRecords(db, { now: () => Date.now() });
+  const ids: number[] = [];
+  try {
+    for (const n of [1, 2]) {
+      const id = await records.create(db, created.userId, 'voice', 1000 + n, 'http://example.com/c.wav', '我是张伟。我同意。');
+      await records.record(id, 'review', 'no recognizer for Mandarin', null);
+      ids.push(id);
+    }
+  } finally { await db.destroy(); }
+  const listed = JSON.parse(dhp(['consent', 'list', '--state', 'review', '--json']).out);
+  assert.deepEqual(listed.map((c: any) => c.id).filter((id: number) => ids.includes(id)), ids);
+  const approved = dhp(['consent', 'approve', String(ids[0])]);
+  assert.equal(approved.code, 0, approved.err);
+  assert.match(approved.out, /approved/);
+  const rejected = dhp(['consent', 'reject', String(ids[1]), '--reason', 'not the same person', '--json']);
+  assert.equal(JSON.parse(rejected.out).state, 'rejected');
+  assert.equal(JSON.parse(rejected.out).reason, 'not the same person');
+  assert.equal(dhp(['consent', 'list', '--state', 'maybe']).code, 2);
+  const missing = dhp(['consent', 'approve', '999999']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /Consent 999999 was not found/);
+});
