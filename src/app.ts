@@ -17,7 +17,8 @@ import { TtsService } from './services/tts.js';
 import { CallbackService } from './callbacks/callbacks.js';
 import { Idempotency } from './api/idempotency.js';
 import { RateLimiter } from './api/rate-limit.js';
-import { Worker, type HandlerMap } from './worker/worker.js';
+import { Worker, type HandlerMap, type JobHandler } from './worker/worker.js';
+import type { Job } from './store/schema.js';
 import { locateMediaTools, type MediaTools } from './media/ffmpeg.js';
 import { HumanFaceDetector } from './engines/face/human.js';
 import type { FaceDetector } from './engines/face/detector.js';
@@ -120,37 +121,19 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 
   const taskBackoff = { baseMs: config.taskBackoffBaseMs, maxMs: config.taskBackoffMaxMs };
+  // A user task: retried with the task backoff; its final failure reason asks the user to resubmit.
+  const task = (what: string, service: { run(job: Job): Promise<void>; giveUp(job: Job, reason: string): Promise<void> }): JobHandler => ({
+    run: (job) => service.run(job),
+    giveUp: (job, reason) => service.giveUp(job, reason),
+    backoff: taskBackoff,
+    exhaustedReason: (job) => `${what} failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
+  });
   const handlers: HandlerMap = {
-    'tts.synthesize': {
-      run: (job) => tts.run(job),
-      giveUp: (job, reason) => tts.giveUp(job, reason),
-      backoff: taskBackoff,
-      exhaustedReason: (job) => `Speech synthesis failed ${job.attempts} times; submit the task again, and tell the operator if it keeps failing (job ${job.id}).`,
-    },
-    'training.run': {
-      run: (job) => trainings.run(job),
-      giveUp: (job, reason) => trainings.giveUp(job, reason),
-      backoff: taskBackoff,
-      exhaustedReason: (job) => `Avatar training failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
-    },
-    'voice.clone': {
-      run: (job) => voices.run(job),
-      giveUp: (job, reason) => voices.giveUp(job, reason),
-      backoff: taskBackoff,
-      exhaustedReason: (job) => `Voice cloning failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
-    },
-    'consent.verify': {
-      run: (job) => consent.runJob(job),
-      giveUp: (job, reason) => consent.giveUp(job, reason),
-      backoff: taskBackoff,
-      exhaustedReason: (job) => `The consent check failed ${job.attempts} times on the server's side; submit it again (job ${job.id}).`,
-    },
-    'video.synthesize': {
-      run: (job) => videos.run(job),
-      giveUp: (job, reason) => videos.giveUp(job, reason),
-      backoff: taskBackoff,
-      exhaustedReason: (job) => `Video synthesis failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
-    },
+    'tts.synthesize': task('Speech synthesis', tts),
+    'training.run': task('Avatar training', trainings),
+    'voice.clone': task('Voice cloning', voices),
+    'consent.verify': task('The consent check', consent),
+    'video.synthesize': task('Video synthesis', videos),
     'callback.deliver': {
       run: (job) => callbacks.deliver(job),
       giveUp: (job, reason) => callbacks.giveUp(job, reason),

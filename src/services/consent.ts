@@ -91,7 +91,7 @@ export class ConsentService {
   }
 
   /** The 'consent.verify' job. */
-  async runJob(job: Job): Promise<void> {
+  async run(job: Job): Promise<void> {
     await this.verify(job.ref_id);
   }
 

@@ -10,6 +10,7 @@ import { buildSceneAssets } from '../media/scene-assets.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
+import { pageOf } from '../store/paging.js';
 import type { App, Job, Training } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
 import type { Page } from './catalog.js';
@@ -92,11 +93,10 @@ export class TrainingService {
 
   async list(app: App, page: number, size: number): Promise<Page<TrainingView>> {
     const base = this.db.selectFrom('trainings').where('app_pk', '=', app.id);
-    const [{ n }, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy('id', 'desc').limit(size).offset((page - 1) * size).execute(),
-    ]);
-    return { pageSize: size, pageNo: page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+    return pageOf(page, size,
+      () => base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      (limit, offset) => base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      (r) => this.view(r));
   }
 
   /** The caller's training that produced scene `sceneId`, for 7.1. */

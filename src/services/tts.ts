@@ -8,6 +8,7 @@ import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
+import { pageOf } from '../store/paging.js';
 import type { App, Job, TtsSynthesis } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
@@ -76,11 +77,10 @@ export class TtsService {
 
   async list(app: App, page: number, size: number): Promise<Page<TtsView>> {
     const base = this.db.selectFrom('tts_syntheses').where('app_pk', '=', app.id);
-    const [{ n }, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy('id', 'desc').limit(size).offset((page - 1) * size).execute(),
-    ]);
-    return { pageSize: size, pageNo: page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+    return pageOf(page, size,
+      () => base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      (limit, offset) => base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      (r) => this.view(r));
   }
 
   /** The job: synthesize, store, then in one transaction mark success, charge and schedule the callback. */

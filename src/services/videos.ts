@@ -15,6 +15,7 @@ import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
+import { pageOf } from '../store/paging.js';
 import type { App, Job, Scene, Video } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
@@ -109,11 +110,10 @@ export class VideoService {
 
   async list(app: App, page: number, size: number): Promise<Page<VideoView>> {
     const base = this.db.selectFrom('videos').where('app_pk', '=', app.id);
-    const [{ n }, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy('id', 'desc').limit(size).offset((page - 1) * size).execute(),
-    ]);
-    return { pageSize: size, pageNo: page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+    return pageOf(page, size,
+      () => base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      (limit, offset) => base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      (r) => this.view(r));
   }
 
   /** dhp extension: cancel a queued or processing synthesis (status 6); its reservation is refunded. */

@@ -14,6 +14,7 @@ import { newKey, type Storage } from '../media/storage.js';
 import { decodeWav } from '../media/wav.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
+import { pageOf } from '../store/paging.js';
 import type { App, Job, Voice } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
 import type { Page } from './catalog.js';
@@ -93,11 +94,10 @@ export class VoiceService {
     else if (q.status !== undefined) base = base.where('status', '=', q.status);
     if (q.expireStartTime) base = base.where('expire_at', '>=', parseDateTime(q.expireStartTime, 'expireStartTime'));
     if (q.expireEndTime) base = base.where('expire_at', '<=', parseDateTime(q.expireEndTime, 'expireEndTime'));
-    const [{ n }, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy('id', 'desc').limit(q.size).offset((q.page - 1) * q.size).execute(),
-    ]);
-    return { pageSize: q.size, pageNo: q.page, totalRecord: Number(n), records: rows.map((r) => this.view(r)) };
+    return pageOf(q.page, q.size,
+      () => base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      (limit, offset) => base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      (r) => this.view(r));
   }
 
   /** The caller's voice as the TTS engine needs it, or a clear refusal. */
