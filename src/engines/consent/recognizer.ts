@@ -10,10 +10,15 @@
  *    span and an acoustic score.
  * 3. Reference: the same audio decoded with a free phone loop (any phone sequence). Its score
  *    over a span is roughly the best any speech could have scored there.
- * 4. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame,
- *    averaged per word. Verified when the whole sentence is close enough to the loop AND every
- *    word of the person's name is about as good as the rest of the sentence — a different name
- *    in an otherwise correct sentence only lowers two or three words, which an average hides.
+ * 4. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame;
+ *    a word's GOP is the mean over its phones. Verified when
+ *    - the whole sentence is close enough to the loop (unrelated speech is far from it),
+ *    - each word of the person's name scores about as well as the rest of the sentence — a
+ *      different name in an otherwise correct sentence lowers only two or three words, which
+ *      the sentence average hides;
+ *    - and no word scores far below the sentence's typical word (a word left out still gets
+ *      aligned, squeezed between its neighbours, and scores very badly).
+ *    Audio too short to hold the sentence cannot be aligned at all: refused.
  *
  * Alternatives that were measured and rejected:
  * - Free transcription with the general language model and a word-error-rate threshold: on
@@ -67,7 +72,10 @@ export interface ConsentRecognizer {
   readonly available: boolean;
 }
 
-/** The language of a consent sentence: any CJK character → 'zh' (a name in Chinese characters cannot be checked by an English recognizer either), Latin letters → 'en'. */
+/**
+ * The language of a consent sentence: any CJK character → 'zh' (a name written in Chinese
+ * characters cannot be checked by an English recognizer either), else Latin letters → 'en'.
+ */
 export function detectLanguage(text: string): 'en' | 'zh' | 'other' {
   if (/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u.test(text)) return 'zh';
   if (/[a-z]/i.test(text)) return 'en';
@@ -78,7 +86,7 @@ export function detectLanguage(text: string): 'en' | 'zh' | 'other' {
 export class NoRecognizer implements ConsentRecognizer {
   readonly available = false;
 
-  async check(): Promise<ConsentResult> {
+  async check(_wav16k: string, _authorizeText: string): Promise<ConsentResult> {
     return {
       verdict: 'unavailable',
       reason:
@@ -89,20 +97,35 @@ export class NoRecognizer implements ConsentRecognizer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tuning. Measured on espeak voices en-us, en, +m1 +m3 +m7 +f2 +f3 +f5 +klatt at 130..220 wpm
-// (GOP units as in ConsentResult.score):
-// - whole sentence, correct speech: -40 .. -17; unrelated sentences: -60 and below.
-// - weakest name word minus the rest, correct name: -22 .. +7; different name: -35 and below.
-// Real speech matches the acoustic model better than synthetic speech, so correct recordings
-// should land further inside these limits.
+// Tuning, in GOP units (see ConsentResult.score). Measured on espeak speech: 13 voices/rates
+// (en-us, en, +m1 +m3 +m7 +f2 +f3 +f5 +klatt, 130..220 wpm) × five consent sentences, plus 200
+// re-syntheses of one sentence (espeak varies slightly from call to call). A "shortfall" is how
+// much worse a word scores than the reference named at its limit. Worst correct recording →
+// best wrong one:
+// - whole sentence: -44 → -60 (unrelated sentences of similar length);
+// - a name word vs the rest of the sentence: 25 → 35 (a different two-word name);
+// - mean over the dictionary words of the name: 20 → 27 (one short word like "Doe" is noisy);
+// - any word vs the sentence's median word: 57 → 80 (a sentence word missing from the audio).
+// Not caught reliably: a different first name alone ("Tom Smith" for "John Smith", caught 3
+// times in 4) and extra words inserted into the sentence. Real speech matches the acoustic model
+// better than synthetic speech, so correct recordings should land further inside these limits.
 
 const SENTENCE_MIN_GOP = -50;
-/** How much worse than the rest of the sentence a word of the name may score. */
-const NAME_MAX_SHORTFALL = 30;
-/** Pronunciations guessed from spelling may be wrong even when the person says the name right. */
-const GUESSED_NAME_MAX_SHORTFALL = 45;
+const WORD_MAX_SHORTFALL = 65;
+const NAME_WORD_MAX_SHORTFALL = 30;
+const NAME_MEAN_MAX_SHORTFALL = 25;
+/**
+ * For words missing from the dictionary the pronunciation is guessed from the spelling and may
+ * be wrong even when the person says the word right, so they only have to be roughly there.
+ */
+const GUESSED_WORD_MAX_SHORTFALL = 75;
+const GUESSED_NAME_WORD_MAX_SHORTFALL = 60;
 /** Less audible sound than this is "no speech". */
 const MIN_SPEECH_MS = 300;
+/** A consent sentence takes seconds; minutes of speech are something else and would only cost CPU. */
+const MAX_SPEECH_MS = 120_000;
+/** Enough of the recording to show the user what it says. */
+const TRANSCRIBED_MS = 20_000;
 const DECODE_TIMEOUT_MS = 120_000;
 
 const DEFAULT_BINARY = 'pocketsphinx_batch';
@@ -145,26 +168,31 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     const language = detectLanguage(authorizeText);
     if (language !== 'en') return unavailableFor(language);
     const words = await this.lexicon(parseSentence(authorizeText));
-    if (words.length === 0) return { verdict: 'refused', reason: 'The consent sentence contains no words that can be spoken.' };
+    if (words.length === 0) return refused('The consent sentence contains no words that can be spoken.');
 
     const speech = keepSpeech(await readWav16k(wav16k));
-    if (speech.speechMs < MIN_SPEECH_MS) {
-      return { verdict: 'refused', reason: 'No speech was heard in the recording; record the person saying the consent sentence aloud.' };
-    }
+    if (speech.speechMs < MIN_SPEECH_MS) return refused('No speech was heard in the recording; record the person saying the consent sentence aloud.');
+    if (speech.speechMs > MAX_SPEECH_MS) return refused('The recording is too long: it should contain just the person saying the consent sentence.');
 
     const dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-'));
     try {
-      await writeFile(path.join(dir, 'audio.raw'), pcmBytes(speech.samples));
-      const [forced, loop] = await Promise.all([this.alignSentence(dir, words), this.phoneLoop(dir)]);
-      const verdict = judge(words, forced, loop);
-      if (verdict.ok) {
-        return { verdict: 'verified', reason: 'The consent sentence was recognized in the recording.', transcript: words.map((w) => w.text).join(' '), score: verdict.score };
-      }
-      const heard = await this.transcribe(dir).catch(() => '');
-      return { verdict: 'refused', reason: refusalReason(verdict.problem, words, heard), transcript: heard || undefined, score: verdict.score };
+      return await this.compare(dir, words, speech.samples);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Steps 2-4 of the file comment, in scratch directory `dir`. */
+  private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
+    await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
+    const [forced, loop] = await Promise.all([this.alignSentence(dir, words), this.phoneLoop(dir)]);
+    const verdict = judge(words, forced, loop);
+    if (verdict.ok) {
+      return { verdict: 'verified', reason: 'The consent sentence was recognized in the recording.', transcript: words.map((w) => w.text).join(' '), score: verdict.score };
+    }
+    // Only a hint for the user: a refusal stands even when the transcription fails.
+    const heard = await this.transcribe(dir, samples).catch(() => '');
+    return { verdict: 'refused', reason: refusalReason(verdict.problem, words, heard), transcript: heard || undefined, score: verdict.score };
   }
 
   /** Attaches pronunciations: the CMU dictionary's, else guesses from the spelling. */
@@ -180,7 +208,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     const grammar = sentenceGrammar(words);
     await writeFile(path.join(dir, 'sentence.dict'), grammar.dict);
     await writeFile(path.join(dir, 'sentence.fsg'), grammar.fsg);
-    const segments = await this.decode(dir, 'sentence', ['-fsg', path.join(dir, 'sentence.fsg'), '-dict', path.join(dir, 'sentence.dict'), ...GRAMMAR_SEARCH_ARGS]);
+    const segments = await this.decode(dir, 'audio', 'sentence', ['-fsg', path.join(dir, 'sentence.fsg'), '-dict', path.join(dir, 'sentence.dict'), ...GRAMMAR_SEARCH_ARGS]);
     // An empty result means the search found no path through the whole sentence.
     return segments.length > 0 ? segments : null;
   }
@@ -190,20 +218,23 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     await writeFile(path.join(dir, 'loop.dict'), grammar.dict);
     await writeFile(path.join(dir, 'loop.fsg'), grammar.fsg);
     // A low language weight lets the loop follow the acoustics instead of preferring few, long phones.
-    return this.decode(dir, 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
+    return this.decode(dir, 'audio', 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
   }
 
-  private async transcribe(dir: string): Promise<string> {
+  /** A free transcription of the start of the recording, with the general language model. */
+  private async transcribe(dir: string, samples: Int16Array): Promise<string> {
     if (!this.model.lm) return '';
-    const segments = await this.decode(dir, 'transcript', ['-lm', this.model.lm, '-dict', this.model.dict]);
-    return segments.map((s) => s.word.replace(/\(\d+\)$/, '')).filter((w) => !/^(<.*>|\[.*\])$/.test(w)).join(' ');
+    await writeFile(path.join(dir, 'start.raw'), pcmBytes(samples.subarray(0, (TRANSCRIBED_MS / 1000) * SAMPLE_RATE)));
+    const segments = await this.decode(dir, 'start', 'heard', ['-lm', this.model.lm, '-dict', this.model.dict]);
+    const words = segments.map((s) => s.word.replace(/\(\d+\)$/, '')).filter((w) => !/^(<.*>|\[.*\])$/.test(w));
+    return maskProfanity(words).join(' ');
   }
 
-  /** Runs pocketsphinx_batch on `dir`/audio.raw and returns the segmentation of its best hypothesis. */
-  private async decode(dir: string, name: string, searchArgs: string[]): Promise<Segment[]> {
+  /** Runs pocketsphinx_batch on `dir`/`audio`.raw and returns the segmentation of its best hypothesis. */
+  private async decode(dir: string, audio: string, name: string, searchArgs: string[]): Promise<Segment[]> {
     const ctl = path.join(dir, `${name}.ctl`);
     const out = path.join(dir, `${name}.seg`);
-    await writeFile(ctl, 'audio\n');
+    await writeFile(ctl, `${audio}\n`);
     await run(this.binary, [
       '-hmm', this.model.hmm, ...searchArgs,
       '-adcin', 'yes', '-cepdir', dir, '-cepext', '.raw', '-ctl', ctl, '-hypseg', out,
@@ -223,6 +254,10 @@ const GRAMMAR_SEARCH_ARGS = [
   '-beam', '1e-80', '-pbeam', '1e-80', '-wbeam', '1e-80', '-lpbeam', '1e-80', '-lponlybeam', '1e-80',
 ];
 
+function refused(reason: string): ConsentResult {
+  return { verdict: 'refused', reason };
+}
+
 function unavailableFor(language: 'zh' | 'other'): ConsentResult {
   const which = language === 'zh' ? 'Mandarin' : 'this language';
   return { verdict: 'unavailable', reason: `No speech recognizer for ${which} is installed; an operator must review the recording.` };
@@ -232,7 +267,10 @@ function unavailableFor(language: 'zh' | 'other'): ConsentResult {
 // Text: sentence → words, and which of them are the person's name
 
 export interface SentenceWord {
+  /** Lowercase dictionary form. */
   text: string;
+  /** The token as written in the sentence ("Smith", "3rd"), for messages. */
+  written: string;
   /** Part of the name the person states; these must each be heard clearly. */
   isName: boolean;
 }
@@ -249,13 +287,17 @@ interface LexWord extends SentenceWord {
  */
 export function parseSentence(text: string): SentenceWord[] {
   const words: SentenceWord[] = [];
-  for (const clause of text.split(/(?<=[.!?;:,])\s+|\n+/)) {
-    const tokens = clause.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
-    const introducedAt = nameIntroduction(tokens);
-    tokens.forEach((token, i) => {
-      const isName = (introducedAt >= 0 && i >= introducedAt) || (i > 0 && isCapitalizedName(token));
-      for (const word of spellOut(token)) words.push({ text: word, isName });
-    });
+  for (const sentence of text.split(/(?<=[.!?])\s+|\n+/)) {
+    let position = 0;
+    for (const clause of sentence.split(/(?<=[,;:])\s+/)) {
+      const tokens = clause.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
+      const introducedAt = nameIntroduction(tokens);
+      tokens.forEach((token, i) => {
+        const isName = (introducedAt >= 0 && i >= introducedAt) || (position > 0 && isCapitalizedName(token));
+        for (const word of spellOut(token)) words.push({ text: word, written: token, isName });
+        position++;
+      });
+    }
   }
   return words;
 }
@@ -273,9 +315,9 @@ function isCapitalizedName(token: string): boolean {
   return /^\p{Lu}/u.test(token) && !/^I(['’]|$)/.test(token);
 }
 
-/** Normalizes a token into dictionary words: lowercase, apostrophe unified, numbers as words. */
+/** Normalizes a token into dictionary words: lowercase, no accents ("José" → "jose"), apostrophe unified, numbers as words. */
 function spellOut(token: string): string[] {
-  const lower = token.toLowerCase().replace(/’/g, "'");
+  const lower = token.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/’/g, "'");
   if (/^\d+$/.test(lower)) return numberToWords(Number(lower));
   // Mixed letters and digits ("3rd", "mp3"): the digits are spoken separately.
   return lower.split(/(\d+)/).filter(Boolean).flatMap((part) => (/^\d+$/.test(part) ? numberToWords(Number(part)) : [part]));
@@ -478,15 +520,18 @@ type Judgement = { ok: true; score: number } | { ok: false; problem: Problem; sc
 
 function judge(words: LexWord[], forced: Segment[] | null, loop: Segment[]): Judgement {
   if (!forced) return { ok: false, problem: 'no-match' };
-  const wordGops = wordGoodness(words.length, forced, loop);
-  const all = mean(wordGops.flat());
-  if (!(all >= SENTENCE_MIN_GOP)) return { ok: false, problem: 'sentence', score: all };
-  if (!nameIsClear(words, wordGops)) return { ok: false, problem: 'name', score: all };
-  return { ok: true, score: all };
+  const phoneGops = phoneGoodness(words.length, forced, loop);
+  const wordGops = phoneGops.map(mean);
+  const score = mean(phoneGops.flat());
+  if (!(score >= SENTENCE_MIN_GOP)) return { ok: false, problem: 'sentence', score };
+  // The name before the other words: a wrong name also fails the word check, less helpfully.
+  if (!nameIsClear(words, phoneGops, wordGops)) return { ok: false, problem: 'name', score };
+  if (!everyWordIsThere(words, wordGops)) return { ok: false, problem: 'sentence', score };
+  return { ok: true, score };
 }
 
 /** Per word, the GOP of each of its phones: (forced − loop) score per frame over the phone's frames. */
-function wordGoodness(wordCount: number, forced: Segment[], loop: Segment[]): number[][] {
+function phoneGoodness(wordCount: number, forced: Segment[], loop: Segment[]): number[][] {
   const loopPerFrame = perFrameScores(loop);
   const perWord: number[][] = Array.from({ length: wordCount }, () => []);
   for (const segment of forced) {
@@ -506,25 +551,54 @@ function perFrameScores(segments: Segment[]): number[] {
   return perFrame;
 }
 
-/** Every name word must score about as well as the rest of the sentence (the speaker's own baseline). */
-function nameIsClear(words: LexWord[], wordGops: number[][]): boolean {
-  const baseline = mean(words.flatMap((w, i) => (w.isName ? [] : wordGops[i])));
+/**
+ * A word that was not said still gets aligned — squeezed between its neighbours or over some
+ * other word — and scores far below the sentence's typical (median) word.
+ */
+function everyWordIsThere(words: LexWord[], wordGops: number[]): boolean {
+  const typical = median(wordGops);
+  return words.every((w, i) => typical - wordGops[i] <= (w.guessed ? GUESSED_WORD_MAX_SHORTFALL : WORD_MAX_SHORTFALL));
+}
+
+/**
+ * The name must score about as well as the rest of the sentence (the speaker's own baseline):
+ * each word of it, and the dictionary words of it together, since one short word ("Doe") is
+ * noisy on its own.
+ */
+function nameIsClear(words: LexWord[], phoneGops: number[][], wordGops: number[]): boolean {
+  const baseline = mean(words.flatMap((w, i) => (w.isName ? [] : phoneGops[i])));
   if (!Number.isFinite(baseline)) return true;
-  return words.every((w, i) => {
-    if (!w.isName) return true;
-    const shortfall = baseline - mean(wordGops[i]);
-    return shortfall <= (w.guessed ? GUESSED_NAME_MAX_SHORTFALL : NAME_MAX_SHORTFALL);
-  });
+  const shortfalls = words.map((w, i) => baseline - wordGops[i]);
+  const eachWord = words.every((w, i) => !w.isName || shortfalls[i] <= (w.guessed ? GUESSED_NAME_WORD_MAX_SHORTFALL : NAME_WORD_MAX_SHORTFALL));
+  const known = shortfalls.filter((_, i) => words[i].isName && !words[i].guessed);
+  return eachWord && (known.length === 0 || mean(known) <= NAME_MEAN_MAX_SHORTFALL);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function mean(values: number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/**
+ * A language model let loose on unclear audio produces random words, now and then rude ones;
+ * the user should not read those as "what you said".
+ */
+const RUDE_WORDS = new Set(['fuck', 'fucking', 'fucked', 'shit', 'bitch', 'cunt', 'dick', 'cock', 'pussy', 'asshole', 'bastard', 'whore', 'slut', 'nigger', 'fag', 'faggot']);
+
+function maskProfanity(words: string[]): string[] {
+  return words.map((w) => (RUDE_WORDS.has(w) ? '…' : w));
+}
+
 function refusalReason(problem: Problem, words: LexWord[], heard: string): string {
-  const what = heard ? `: heard '${heard}'` : '';
+  // The transcription is rough (it often is on unclear audio), hence "something like".
+  const what = heard ? `: heard something like '${heard}'` : '';
   if (problem === 'name') {
-    const name = words.filter((w) => w.isName).map((w) => w.text).join(' ');
+    const name = words.filter((w, i) => w.isName && w.written !== words[i - 1]?.written).map((w) => w.written).join(' ');
     return `The recording does not clearly state the name '${name}' written in the consent sentence${what}.`;
   }
   return `The recording does not contain the consent sentence${what}.`;
