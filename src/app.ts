@@ -35,6 +35,8 @@ import { DuixFace2FaceEngine } from './engines/lipsync/duix.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { PermanentError } from './worker/errors.js';
+import { UploadService } from './services/uploads.js';
+import { checkMediaUrl, type MediaUrlCheck } from './services/urls.js';
 import { buildServer } from './api/server.js';
 import type { Api } from './api/context.js';
 
@@ -58,6 +60,8 @@ export interface Services {
   idempotency: Idempotency;
   rateLimiter: RateLimiter;
   fileUrl: (key: string) => string;
+  mediaUrl: MediaUrlCheck;
+  uploads: UploadService;
   workersRunning: () => boolean;
 }
 
@@ -102,12 +106,19 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   let faceDetector: FaceDetector | null = null;
   const faces = async () => (faceDetector ??= new HumanFaceDetector());
   const recognizer = once(async (): Promise<ConsentRecognizer> => (await PocketsphinxRecognizer.locate()) ?? new NoRecognizer());
-  const media = new MediaWorkspace(tools, http, path.join(config.dataDir, 'work'), config);
+  // Uploads and the media workspace need each other: the workspace reads an app's own
+  // uploads from storage; uploads use the workspace's scratch folders and tools.
+  let uploads: UploadService | null = null;
+  const media = new MediaWorkspace(tools, http, path.join(config.dataDir, 'work'), config,
+    (appPk, url, dest) => uploads!.copyOwn(appPk, url, dest));
+  uploads = new UploadService(db, storage, media, clock, () => baseUrl);
+  const ownUploads = uploads;
+  const mediaUrl: MediaUrlCheck = (raw, field) => checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isUploadUrl(u));
   const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);
   const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
-    { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000 });
+    { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });
   const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {
-    allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds,
+    allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds, mediaUrl,
   });
   const lipsync = config.lipsyncUrl && config.lipsyncLocalDir
     ? new DuixFace2FaceEngine({
@@ -116,7 +127,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     })
     : null;
   const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
-    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars });
+    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, mediaUrl });
   const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 
@@ -150,6 +161,8 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     idempotency: new Idempotency(db, clock, config.idempotencyTtlHours * 3_600_000),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute, clock),
     fileUrl,
+    mediaUrl,
+    uploads: ownUploads,
     workersRunning: () => workersStarted,
   };
   const server = await buildServer(services, log);

@@ -47,7 +47,7 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts; send less data.'));
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON with Content-Type: application/json.'));
+      return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', 'This Content-Type is not accepted here: send JSON (Content-Type: application/json), or multipart/form-data to /openapi/file/upload.'));
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is empty; send a JSON object.'));
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

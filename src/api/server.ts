@@ -1,6 +1,7 @@
 import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Services } from '../app.js';
@@ -12,6 +13,7 @@ import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { cloningRoutes } from './routes/cloning.js';
 import { videoRoutes } from './routes/videos.js';
+import { uploadRoutes } from './routes/uploads.js';
 import { systemRoutes } from './routes/system.js';
 import { ttsRoutes } from './routes/tts.js';
 
@@ -44,6 +46,8 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     },
   });
   await api.register(swaggerUi, { routePrefix: '/docs' });
+  // Only the upload route reads multipart bodies; a file larger than the cap is cut and refused.
+  await api.register(multipart, { limits: { fileSize: s.config.maxVideoBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
   api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
   // Authentication and the per-token rate limit for every /openapi/ endpoint.
@@ -63,7 +67,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
   });
 
-  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, systemRoutes]) routes(api, s);
+  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, uploadRoutes, systemRoutes]) routes(api, s);
   return api;
 }
 

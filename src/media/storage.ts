@@ -17,7 +17,7 @@ export interface Storage {
   delete(key: string): Promise<void>;
 }
 
-const KEY_PATTERN = /^[a-z0-9-]+(\/[A-Za-z0-9_-]+)*\.(wav|srt|mp4|jpg|png|json)$/;
+const KEY_PATTERN = /^[a-z0-9-]+(\/[A-Za-z0-9_-]+)*\.(wav|srt|mp4|jpg|png|json|mp3|m4a|webm|ogg|flac|mov)$/;
 
 export function isValidKey(key: string): boolean {
   return KEY_PATTERN.test(key) && !key.includes('..');

@@ -105,7 +105,7 @@ export class ConsentService {
     if (c.state !== 'pending') return { state: c.state, reason: c.reason ?? '' };
     const result = await this.media.run(`consent-${id}`, async (dir) => {
       const media = path.join(dir, 'authorize');
-      const probed = await this.media.fetch(c.authorize_url, media, 'authorizeUrl', 'media');
+      const probed = await this.media.fetch(c.app_pk, c.authorize_url, media, 'authorizeUrl', 'media');
       if (!probed.audio) return { verdict: 'refused' as const, reason: 'authorizeUrl has no sound track; record the person speaking the consent sentence.' };
       const language = detectLanguage(c.authorize_text);
       const recognizer = await this.recognizer();

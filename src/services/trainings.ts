@@ -16,7 +16,7 @@ import { PermanentError } from '../worker/errors.js';
 import type { Page } from './catalog.js';
 import { AuthorizeStatus, type ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
-import { checkCallbackUrl, checkMediaUrl } from './urls.js';
+import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
 
 export const TrainingStatus = { Pending: 0, Training: 1, Success: 2, Failed: 3, Rejected: 4 } as const;
@@ -47,7 +47,7 @@ export class TrainingService {
     private readonly callbacks: CallbackService,
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
-    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number },
+    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck },
   ) {}
 
   async create(app: App, input: TrainingInput): Promise<{ trainingId: number }> {
@@ -55,8 +55,8 @@ export class TrainingService {
     const title = input.name.trim();
     if (!title) throw invalid('name must not be empty.');
     if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
-    const videoUrl = checkMediaUrl(input.videoUrl, 'videoUrl', this.opts.allowPrivateNetwork);
-    const authorizeUrl = checkMediaUrl(input.authorizeUrl, 'authorizeUrl', this.opts.allowPrivateNetwork);
+    const videoUrl = this.opts.mediaUrl(input.videoUrl, 'videoUrl');
+    const authorizeUrl = this.opts.mediaUrl(input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const now = this.clock.now();
     const fields = {
@@ -122,7 +122,7 @@ export class TrainingService {
     const scene = await this.media.run(`training-${t.id}`, async (dir) => {
       const tools = await this.media.tools();
       const video = path.join(dir, 'training-video');
-      const probed = await this.media.fetch(t.video_url, video, 'videoUrl', 'video');
+      const probed = await this.media.fetch(t.app_pk, t.video_url, video, 'videoUrl', 'video');
       this.validate(probed);
       const frames = await extractFrames(tools, video, { count: 8, width: 640 });
       const seen = await facesInFrames(await this.faces(), frames);

@@ -6,7 +6,7 @@ import { invalid } from '../domain/errors.js';
  * 400 now rather than a silent failure later. The full check (DNS, every
  * redirect) happens at delivery, in SafeHttp.
  */
-export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean, field = 'callbackUrl'): string | null {
+export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean, field = 'callbackUrl', isOwn: (url: URL) => boolean = () => false): string | null {
   if (raw === undefined || raw === null || raw.trim() === '') return null;
   if (raw.length > 2048) throw invalid(`${field} is longer than 2048 characters.`);
   let url: URL;
@@ -16,7 +16,7 @@ export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: b
     if (err instanceof UnsafeUrlError) throw invalid(`${err.message}.`);
     throw err;
   }
-  if (!allowPrivate) {
+  if (!allowPrivate && !isOwn(url)) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const kind = host === 'localhost' || host.endsWith('.localhost') ? 'loopback' : isIpLiteral(host) ? classifyAddress(host) : null;
     if (kind) throw invalid(`${field} points to a ${kind} address (${host}); dhp only reaches public addresses.`);
@@ -28,9 +28,15 @@ function isIpLiteral(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(':');
 }
 
-/** Checks a media URL (videoUrl, audioUrl, authorizeUrl) at accept time, like checkCallbackUrl. */
-export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean): string {
-  const checked = checkCallbackUrl(raw, allowPrivate, field);
+/**
+ * Checks a media URL (videoUrl, audioUrl, authorizeUrl) at accept time, like
+ * checkCallbackUrl; dhp's own upload URLs pass (they are read from storage).
+ */
+export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean, isOwn?: (url: URL) => boolean): string {
+  const checked = checkCallbackUrl(raw, allowPrivate, field, isOwn);
   if (!checked) throw invalid(`${field} is required.`);
   return checked;
 }
+
+/** The accept-time media URL check as services use it: the field's URL, checked, or a 400. */
+export type MediaUrlCheck = (raw: string, field: string) => string;

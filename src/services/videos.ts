@@ -21,7 +21,7 @@ import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
 import type { ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
-import { checkCallbackUrl, checkMediaUrl } from './urls.js';
+import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 
@@ -68,7 +68,7 @@ export class VideoService {
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
     private readonly lipsync: LipsyncEngine | null,
-    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number },
+    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; mediaUrl: MediaUrlCheck },
   ) {}
 
   async create(app: App, input: VideoInput): Promise<{ videoId: number }> {
@@ -77,7 +77,7 @@ export class VideoService {
     if (scene.kind === 'trained') this.consent.assertUsable(`sceneId ${sceneId}`, scene.authorizeStatus);
     const pn = input.pn ?? 1;
     if (pn !== 0 && pn !== 1) throw invalid(`pn must be 0 (forward) or 1 (reverse, ping-pong); got ${pn}.`);
-    const audioUrl = input.audioUrl?.trim() ? checkMediaUrl(input.audioUrl, 'audioUrl', this.opts.allowPrivateNetwork) : null;
+    const audioUrl = input.audioUrl?.trim() ? this.opts.mediaUrl(input.audioUrl, 'audioUrl') : null;
     let text: string | null = null;
     let speakerId: string | null = null;
     if (!audioUrl) {
@@ -168,7 +168,7 @@ export class VideoService {
     let srt: string | null = null;
     if (v.audio_url) {
       const source = path.join(dir, 'audio-source');
-      const probed = await this.media.fetch(v.audio_url, source, 'audioUrl', 'audio').catch(unusable);
+      const probed = await this.media.fetch(v.app_pk, v.audio_url, source, 'audioUrl', 'audio').catch(unusable);
       if (!probed.audio) throw new UnusableInput('audioUrl has no sound track; give a WAV or MP3 of the speech.');
       await runFfmpeg(tools, ['-i', source, '-vn', '-ac', '1', '-ar', '44100', '-c:a', 'pcm_s16le', wav], { signal });
     } else {

@@ -20,7 +20,7 @@ import { PermanentError } from '../worker/errors.js';
 import type { Page } from './catalog.js';
 import { AuthorizeStatus, type ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
-import { checkCallbackUrl, checkMediaUrl } from './urls.js';
+import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
@@ -55,15 +55,15 @@ export class VoiceService {
     private readonly callbacks: CallbackService,
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
-    private readonly opts: { allowPrivateNetwork: boolean; lifetimeMs: number },
+    private readonly opts: { allowPrivateNetwork: boolean; lifetimeMs: number; mediaUrl: MediaUrlCheck },
   ) {}
 
   async create(app: App, input: CloneInput): Promise<VoiceView> {
     const name = input.name.trim();
     if (!name) throw invalid('name must not be empty.');
     if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
-    const audioUrl = checkMediaUrl(input.audioUrl, 'audioUrl', this.opts.allowPrivateNetwork);
-    const authorizeUrl = checkMediaUrl(input.authorizeUrl, 'authorizeUrl', this.opts.allowPrivateNetwork);
+    const audioUrl = this.opts.mediaUrl(input.audioUrl, 'audioUrl');
+    const authorizeUrl = this.opts.mediaUrl(input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const language = detectLanguage(input.authorizeText) === 'zh' ? 'zh' : 'en';
     const now = this.clock.now();
@@ -145,7 +145,7 @@ export class VoiceService {
     const language = (JSON.parse(v.languages) as string[])[0] === 'zh' ? 'zh' : 'en';
     const made = await this.media.run(`voice-${v.id}`, async (dir) => {
       const sample = path.join(dir, 'sample');
-      const probed = await this.media.fetch(v.audio_url, sample, 'audioUrl', 'audio');
+      const probed = await this.media.fetch(v.app_pk, v.audio_url, sample, 'audioUrl', 'audio');
       if (probed.formatName !== 'wav' || !probed.audio) {
         throw new PermanentError(`audioUrl must point to a WAV file; got ${describeFormat(probed.formatName, probed.audio?.codec)}.`);
       }

@@ -20,6 +20,8 @@ export class MediaWorkspace {
     private readonly http: SafeHttp,
     private readonly root: string,
     readonly limits: MediaLimits,
+    /** Copies one of the app's own uploads to `dest` instead of downloading it; false when `url` is not one. */
+    private readonly ownUpload: (appPk: number, url: string, dest: string) => Promise<boolean> = async () => false,
   ) {}
 
   async run<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -33,10 +35,12 @@ export class MediaWorkspace {
   }
 
   /** Downloads a user's URL and probes it; user mistakes become PermanentError sentences naming the field. */
-  async fetch(url: string, dest: string, field: string, kind: 'video' | 'audio' | 'media'): Promise<ProbeResult> {
+  async fetch(appPk: number, url: string, dest: string, field: string, kind: 'video' | 'audio' | 'media'): Promise<ProbeResult> {
     const maxBytes = kind === 'audio' ? this.limits.maxAudioBytes : this.limits.maxVideoBytes;
     try {
-      await downloadToFile(this.http, url, dest, { field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs });
+      if (!(await this.ownUpload(appPk, url, dest))) {
+        await downloadToFile(this.http, url, dest, { field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs });
+      }
     } catch (err) {
       if (err instanceof MediaFetchError) throw new PermanentError(err.message);
       throw err;

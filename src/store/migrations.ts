@@ -206,6 +206,18 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('videos_app_id').on('videos').columns(['app_pk', 'id']).execute();
     },
   },
+  '0004_uploads': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('uploads')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('app_pk', 'bigint', (c) => c.notNull().references('apps.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

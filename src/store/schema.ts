@@ -195,6 +195,15 @@ export interface VideosTable {
   updated_at: number;
 }
 
+export interface UploadsTable {
+  key: string;
+  app_pk: number;
+  kind: 'video' | 'audio' | 'image';
+  format: string;
+  size: number;
+  created_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   tokens: TokensTable;
@@ -209,6 +218,7 @@ export interface Database {
   voices: VoicesTable;
   consents: ConsentsTable;
   videos: VideosTable;
+  uploads: UploadsTable;
 }
 
 export type Video = Selectable<VideosTable>;

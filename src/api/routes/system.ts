@@ -4,6 +4,7 @@ import type { RoutePlugin } from '../context.js';
 
 const contentTypes: Record<string, string> = {
   wav: 'audio/wav', srt: 'application/x-subrip; charset=utf-8', mp4: 'video/mp4', jpg: 'image/jpeg', png: 'image/png', json: 'application/json',
+  mp3: 'audio/mpeg', m4a: 'audio/mp4', webm: 'video/webm', ogg: 'audio/ogg', flac: 'audio/flac', mov: 'video/quicktime',
 };
 
 export const systemRoutes: RoutePlugin = (api, s) => {
