@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+/**
+ * dhp SDK: a typed client for the Digital Human Platform API (dhp and the
+ * wire-compatible cloud platform). Runtime needs only `fetch` (and Web Crypto
+ * for verifyCallback); types come from the server's TypeBox schemas, type-only.
+ */
+import type { Static } from '@sinclair/typebox';
+import type {
+  AccountData as AccountDataSchema, AuthorizeSceneBody as AuthorizeSceneBodySchema, AuthorizeSpeakerBody as AuthorizeSpeakerBodySchema,
+  Avatar as AvatarSchema, AvatarQuery as AvatarQuerySchema, ClonedVoice as ClonedVoiceSchema, CloneBody as CloneBodySchema,
+  CloneListQuery as CloneListQuerySchema, TokenData as TokenDataSchema, TrainingCreateBody as TrainingCreateBodySchema,
+  TrainingCreated as TrainingCreatedSchema, TrainingRecord as TrainingRecordSchema, TtsCreated as TtsCreatedSchema,
+  TtsCreateBody as TtsCreateBodySchema, TtsRecord as TtsRecordSchema, VideoCreateBody as VideoCreateBodySchema, VideoCreated as VideoCreatedSchema,
+  VideoRecord as VideoRecordSchema, Voice as VoiceSchema, VoiceQuery as VoiceQuerySchema,
+} from '../api/schemas.js';
+import { md5Hex, toHex } from './md5.js';
+
+export type AccountData = Static<typeof AccountDataSchema>;
+export type Avatar = Static<typeof AvatarSchema>;
+export type Voice = Static<typeof VoiceSchema>;
+export type ClonedVoice = Static<typeof ClonedVoiceSchema>;
+export type Tts = Static<typeof TtsRecordSchema>;
+export type TtsCreated = Static<typeof TtsCreatedSchema>;
+export type Training = Static<typeof TrainingRecordSchema>;
+export type TrainingCreated = Static<typeof TrainingCreatedSchema>;
+export type Video = Static<typeof VideoRecordSchema>;
+export type VideoCreated = Static<typeof VideoCreatedSchema>;
+export type TokenData = Static<typeof TokenDataSchema>;
+
+/** Page parameters are optional in the SDK: page defaults to 1, size to 20. */
+type Paged<Q> = Omit<Q, 'page' | 'size'> & { page?: number; size?: number };
+export type PageParams = { page?: number; size?: number };
+export type AvatarQuery = Paged<Static<typeof AvatarQuerySchema>>;
+export type VoiceQuery = Paged<Static<typeof VoiceQuerySchema>>;
+export type CloneListQuery = Paged<Static<typeof CloneListQuerySchema>>;
+export type TtsCreateBody = Static<typeof TtsCreateBodySchema>;
+export type TrainingCreateBody = Static<typeof TrainingCreateBodySchema>;
+export type CloneBody = Static<typeof CloneBodySchema>;
+export type VideoCreateBody = Static<typeof VideoCreateBodySchema>;
+export type AuthorizeSceneBody = Static<typeof AuthorizeSceneBodySchema>;
+export type AuthorizeSpeakerBody = Static<typeof AuthorizeSpeakerBodySchema>;
+
+/** What /openapi/file/upload answers (a dhp extension). */
+export interface UploadResult {
+  url: string;
+  kind: 'video' | 'audio' | 'image';
+  format: string;
+  size: number;
+  durationMs: number | null;
+}
+
+export interface RequestOptions { idempotencyKey?: string; signal?: AbortSignal }
+
+export interface DhpClientOptions {
+  baseUrl: string;
+  appId: string;
+  secret: string;
+  fetch?: typeof fetch;
+  /** Retries on 429, 5xx and network errors; default 3. */
+  maxRetries?: number;
+  /** Backoff base and cap for retries, ms; defaults 500 and 8000. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** Thrown whenever the API answers with code !== "0" (or the request cannot complete). */
+export class DhpError extends Error {
+  override name = 'DhpError';
+  constructor(
+    message: string,
+    readonly code: string,
+    /** HTTP status; 0 when no response was received. */
+    readonly status: number,
+    readonly requestId?: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const RETRYABLE_NETWORK = 'NETWORK_ERROR';
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  if (signal?.aborted) return reject(signal.reason);
+  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+/** Seconds (or an HTTP date) from Retry-After, as ms; undefined when absent or unparsable. */
+function retryAfterMs(h: string | null): number | undefined {
+  if (h == null || h.trim() === '') return undefined;
+  const s = Number(h);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const d = Date.parse(h);
+  return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
+}
+
+// ---------------------------------------------------------------- pagination
+
+export interface PageData<T> { records: T[]; totalRecord: number; pageNo: number; pageSize: number }
+
+export class Page<T> implements PageData<T>, AsyncIterable<T> {
+  readonly records: T[];
+  readonly totalRecord: number;
+  readonly pageNo: number;
+  readonly pageSize: number;
+  constructor(data: PageData<T>, private readonly fetchPage: (page: number) => Promise<Page<T>>) {
+    this.records = data.records;
+    this.totalRecord = data.totalRecord;
+    this.pageNo = data.pageNo;
+    this.pageSize = data.pageSize;
+  }
+  hasNextPage(): boolean {
+    return this.records.length > 0 && this.pageNo * this.pageSize < this.totalRecord;
+  }
+  async getNextPage(): Promise<Page<T>> {
+    if (!this.hasNextPage()) throw new Error('No next page: check hasNextPage() first.');
+    return this.fetchPage(this.pageNo + 1);
+  }
+  /** Every record from this page on. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    let page: Page<T> = this;
+    for (;;) {
+      yield* page.records;
+      if (!page.hasNextPage()) return;
+      page = await page.getNextPage();
+    }
+  }
+}
+
+/** Both a Promise of the first page and an async iterable over every record. */
+export class PagePromise<T> implements PromiseLike<Page<T>>, AsyncIterable<T> {
+  private started?: Promise<Page<T>>;
+  constructor(private readonly first: () => Promise<Page<T>>) {}
+  private get promise(): Promise<Page<T>> { return (this.started ??= this.first()); }
+  then<A = Page<T>, B = never>(
+    onfulfilled?: ((value: Page<T>) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.promise.then(onfulfilled, onrejected);
+  }
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Page<T> | B> {
+    return this.promise.catch(onrejected);
+  }
+  finally(onfinally?: (() => void) | null): Promise<Page<T>> { return this.promise.finally(onfinally); }
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    yield* await this.promise;
+  }
+}
+
+// ---------------------------------------------------------------- waitFor
+
+export type WaitKind = 'tts' | 'training' | 'voice' | 'video';
+type WaitRecord<K extends WaitKind> = K extends 'tts' ? Tts : K extends 'training' ? Training : K extends 'voice' ? ClonedVoice : Video;
+type WaitId<K extends WaitKind> = K extends 'voice' ? string : number | string;
+export interface WaitOptions<R> {
+  intervalMs?: number;
+  timeoutMs?: number;
+  onProgress?: (record: R, status: number) => void;
+  signal?: AbortSignal;
+}
+const TERMINAL: Record<WaitKind, number[]> = { tts: [2, 3], training: [2, 3, 4], voice: [2, 3, 4], video: [3, 4, 6, 7] };
+
+// ---------------------------------------------------------------- client
+
+interface CallOptions extends RequestOptions {
+  body?: unknown;
+  form?: FormData;
+  auth?: boolean;
+  query?: Record<string, string>;
+}
+
+export class DhpClient {
+  readonly baseUrl: string;
+  private readonly appId: string;
+  private readonly secret: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly maxRetries: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  /** @internal token state; see _setTokenStateForTesting. */
+  _token?: string;
+  /** @internal epoch ms after which the token is treated as expired. */
+  _tokenExpiresAt = 0;
+  private tokenInFlight?: Promise<string>;
+
+  constructor(opts: DhpClientOptions) {
+    if (!opts.baseUrl || !opts.appId || !opts.secret) throw new TypeError('DhpClient needs baseUrl, appId and secret.');
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.appId = opts.appId;
+    this.secret = opts.secret;
+    const f = opts.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') throw new TypeError('No fetch available: pass opts.fetch.');
+    this.fetchImpl = (input, init) => f(input, init);
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    this.retryMaxMs = opts.retryMaxMs ?? 8000;
+  }
+
+  // ---- auth
+
+  /** A valid access token, signing for a new one when there is none or it has < 60 s left. */
+  async getToken(force = false): Promise<string> {
+    if (!force && this._token && this._tokenExpiresAt - Date.now() > 60_000) return this._token;
+    this.tokenInFlight ??= this.fetchToken().finally(() => { this.tokenInFlight = undefined; });
+    return this.tokenInFlight;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const timestamp = String(Date.now());
+    const sign = md5Hex(`${this.appId}${timestamp}${this.secret}`);
+    const data = await this.send<TokenData>('GET', '/openapi/oauth/token', {
+      auth: false, query: { grant_type: 'sign', appId: this.appId, timestamp, sign },
+    });
+    this._token = data.access_token;
+    this._tokenExpiresAt = Date.now() + data.expires_in * 1000;
+    return data.access_token;
+  }
+
+  // ---- transport
+
+  /** Calls one endpoint and returns its `data`, or throws DhpError. */
+  async request<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    if (opts.auth === false) return this.send<T>(method, path, opts);
+    let token = await this.getToken();
+    try {
+      return await this.send<T>(method, path, opts, token);
+    } catch (e) {
+      if (!(e instanceof DhpError) || e.status !== 401 || (e.code !== 'UNAUTHORIZED' && e.code !== 'TOKEN_EXPIRED')) throw e;
+      if (this._token === token) { this._token = undefined; this._tokenExpiresAt = 0; }
+      token = await this.getToken(true);
+      return this.send<T>(method, path, opts, token);
+    }
+  }
+
+  private async send<T>(method: string, path: string, opts: CallOptions, token?: string): Promise<T> {
+    const params = new URLSearchParams(opts.query);
+    if (token) params.set('access_token', token);
+    const qs = params.toString();
+    const url = `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    let body: string | FormData | undefined;
+    if (opts.form) body = opts.form;
+    else if (opts.body !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.body); }
+    if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.fetchImpl(url, { method, headers, body, signal: opts.signal });
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        if (attempt >= this.maxRetries) {
+          throw new DhpError(`Request failed: ${(err as Error)?.message ?? String(err)}`, RETRYABLE_NETWORK, 0);
+        }
+        await sleep(this.backoff(attempt), opts.signal);
+        continue;
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < this.maxRetries) {
+        const ra = retryAfterMs(res.headers.get('retry-after'));
+        await res.body?.cancel().catch(() => {});
+        await sleep(ra !== undefined ? Math.min(ra, this.retryMaxMs * 4) : this.backoff(attempt), opts.signal);
+        continue;
+      }
+      return this.parse<T>(res);
+    }
+  }
+
+  /** Capped exponential backoff with full jitter (at least half the step). */
+  private backoff(attempt: number): number {
+    const step = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** attempt);
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  private async parse<T>(res: Response): Promise<T> {
+    const requestId = res.headers.get('x-request-id') ?? undefined;
+    const text = await res.text();
+    let env: { code?: unknown; message?: unknown; data?: unknown };
+    try { env = JSON.parse(text); } catch {
+      throw new DhpError(`Non-JSON response (HTTP ${res.status}): ${text.slice(0, 200)}`, res.ok ? 'INVALID_RESPONSE' : `HTTP_${res.status}`, res.status, requestId, text);
+    }
+    if (!env || typeof env !== 'object' || String(env.code) !== '0') {
+      const code = env && typeof env === 'object' && env.code != null ? String(env.code) : `HTTP_${res.status}`;
+      const message = env && typeof env.message === 'string' ? env.message : `HTTP ${res.status}`;
+      throw new DhpError(message, code, res.status, requestId, env);
+    }
+    return env.data as T;
+  }
+
+  private list<T>(path: string, q: PageParams & Record<string, unknown> = {}): PagePromise<T> {
+    const size = q.size ?? 20;
+    const fetchPage = async (page: number): Promise<Page<T>> =>
+      new Page<T>(await this.request<PageData<T>>('POST', path, { body: { ...q, page, size } }), fetchPage);
+    return new PagePromise<T>(() => fetchPage(q.page ?? 1));
+  }
+
+  // ---- resources
+
+  readonly account = {
+    get: (): Promise<AccountData> => this.request('GET', '/openapi/user/v2/get'),
+  };
+
+  readonly avatars = {
+    listPublic: (q: AvatarQuery = {}): PagePromise<Avatar> => this.list('/openapi/robot/v2/fastPublicPageList', q),
+  };
+
+  readonly voices = {
+    listPublic: (q: VoiceQuery = {}): PagePromise<Voice> => this.list('/openapi/speaker/v2/fastPublicPageList', q),
+    clone: (body: CloneBody, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('POST', '/openapi/speaker/v3/clone', { ...o, body }),
+    getClone: (speakerId: string): Promise<ClonedVoice> => this.request('GET', `/openapi/speaker/v2/clone/${encodeURIComponent(speakerId)}`),
+    listClones: (q: CloneListQuery = {}): PagePromise<ClonedVoice> => this.list('/openapi/speaker/v2/clonePageList', q),
+  };
+
+  readonly tts = {
+    create: (body: TtsCreateBody, o: RequestOptions = {}): Promise<TtsCreated> => this.request('POST', '/openapi/speaker/v3/fastTts', { ...o, body }),
+    get: (id: number | string): Promise<Tts> => this.request('GET', `/openapi/speaker/v2/tts/${encodeURIComponent(String(id))}`),
+    list: (q: PageParams = {}): PagePromise<Tts> => this.list('/openapi/speaker/v2/tts/pageList', q),
+  };
+
+  readonly trainings = {
+    create: (body: TrainingCreateBody, o: RequestOptions = {}): Promise<TrainingCreated> => this.request('POST', '/openapi/video/v3/create/training', { ...o, body }),
+    get: (id: number | string): Promise<Training> => this.request('GET', `/openapi/video/v2/training/get/${encodeURIComponent(String(id))}`),
+    list: (q: PageParams = {}): PagePromise<Training> => this.list('/openapi/video/v2/training/pageList', q),
+  };
+
+  readonly videos = {
+    create: (body: VideoCreateBody, o: RequestOptions = {}): Promise<VideoCreated> => this.request('POST', '/openapi/video/v3/simpleCreate', { ...o, body }),
+    get: (id: number | string): Promise<Video> => this.request('GET', `/openapi/video/v2/get/${encodeURIComponent(String(id))}`),
+    list: (q: PageParams = {}): PagePromise<Video> => this.list('/openapi/video/v2/pageList', q),
+    cancel: (id: number | string): Promise<Video> => this.request('POST', `/openapi/video/v2/cancel/${encodeURIComponent(String(id))}`),
+  };
+
+  readonly consent = {
+    authorizeScene: (body: AuthorizeSceneBody): Promise<boolean> => this.request('POST', '/openapi/video/v3/authorize', { body }),
+    authorizeVoice: (body: AuthorizeSpeakerBody): Promise<boolean> => this.request('POST', '/openapi/speaker/v3/authorize', { body }),
+  };
+
+  readonly files = {
+    /** Uploads a local file (dhp extension); use the returned url as videoUrl, audioUrl or authorizeUrl. */
+    upload: (data: Blob | Uint8Array, filename: string, o: RequestOptions = {}): Promise<UploadResult> => {
+      const form = new FormData();
+      const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>]);
+      form.append('file', blob, filename);
+      return this.request('POST', '/openapi/file/upload', { ...o, form });
+    },
+  };
+
+  /** Polls until the task reaches a terminal status and resolves with its record (whatever that status is). */
+  async waitFor<K extends WaitKind>(kind: K, id: WaitId<K>, opts: WaitOptions<WaitRecord<K>> = {}): Promise<WaitRecord<K>> {
+    const interval = opts.intervalMs ?? 1000;
+    const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+    const terminal = TERMINAL[kind];
+    let last: number | undefined;
+    for (;;) {
+      const rec = await this.fetchForWait(kind, id);
+      const status = kind === 'video' ? (rec as Video).synthesisStatus : (rec as Tts | Training | ClonedVoice).status;
+      if (status !== last) { last = status; opts.onProgress?.(rec as WaitRecord<K>, status); }
+      if (terminal.includes(status)) return rec as WaitRecord<K>;
+      if (Date.now() + interval > deadline) {
+        throw new DhpError(`Timed out waiting for ${kind} ${id} (last status ${status}).`, 'WAIT_TIMEOUT', 0);
+      }
+      await sleep(interval, opts.signal);
+    }
+  }
+
+  private fetchForWait(kind: WaitKind, id: number | string): Promise<Tts | Training | ClonedVoice | Video> {
+    switch (kind) {
+      case 'tts': return this.tts.get(id);
+      case 'training': return this.trainings.get(id);
+      case 'voice': return this.voices.getClone(String(id));
+      case 'video': return this.videos.get(id);
+    }
+  }
+}
+
+/** Test hook: overwrite a client's cached token and its expiry (epoch ms). */
+export function _setTokenStateForTesting(client: DhpClient, state: { token?: string; expiresAt?: number }): void {
+  if ('token' in state) client._token = state.token;
+  if (state.expiresAt !== undefined) client._tokenExpiresAt = state.expiresAt;
+}
+
+// ---------------------------------------------------------------- callbacks
+
+function header(headers: Record<string, string | string[] | undefined> | Headers, name: string): string {
+  if (typeof (headers as Headers).get === 'function' && typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? '';
+  const rec = headers as Record<string, string | string[] | undefined>;
+  let v = rec[name];
+  if (v === undefined) {
+    const key = Object.keys(rec).find((k) => k.toLowerCase() === name);
+    v = key === undefined ? undefined : rec[key];
+  }
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+/**
+ * Checks a dhp callback: X-Dhp-Signature must be v1=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>
+ * and X-Dhp-Timestamp (epoch ms) within toleranceMs of now. Pass the exact raw body.
+ */
+export async function verifyCallback(
+  headers: Record<string, string | string[] | undefined> | Headers, rawBody: string, secret: string, toleranceMs = 300_000,
+): Promise<boolean> {
+  const ts = header(headers, 'x-dhp-timestamp').trim();
+  const sig = header(headers, 'x-dhp-signature').trim();
+  if (!/^\d+$/.test(ts) || !sig.startsWith('v1=')) return false;
+  if (Math.abs(Date.now() - Number(ts)) > toleranceMs) return false;
+  const enc = new TextEncoder();
+  const key = await globalThis.crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', key, enc.encode(`${ts}.${rawBody}`)));
+  const expected = `v1=${toHex(mac)}`;
+  const given = sig.toLowerCase();
+  if (given.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return diff === 0;
+}
+
+export { md5Hex } from './md5.js';
