@@ -38,18 +38,12 @@ import { breakdown, formatBreakdown, type Part } from './breakdown.js';
 import { formatSummary, summarize } from './cpuprofile.js';
 import type { BareReady, DhpReady } from './servers.js';
 import { ENGLISH, MANDARIN } from './texts.js';
+import { envInt } from './env.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const SERVERS = path.join(HERE, 'servers.ts');
 
-function envInt(name: string, def: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 2, 0);

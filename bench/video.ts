@@ -30,16 +30,10 @@ import { composeVideo, planTimeline, type SceneClip } from '../src/media/compose
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
 import { locateMediaTools, type MediaTools } from '../src/media/ffmpeg.js';
 import { buildSceneAssets, countFrames, type SceneAssets } from '../src/media/scene-assets.js';
+import { envInt } from './env.js';
 
 const exec = promisify(execFile);
 
-function envInt(name: string, def: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 const WIDTH = 1080;
 const HEIGHT = 1920;

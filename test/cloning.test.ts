@@ -68,13 +68,6 @@ async function train(c: Client, video: string, consent = 'avatar-consent.mp4', e
   return r.body.data.trainingId as number;
 }
 
-async function trainingDone(c: Client, id: number) {
-  return waitFor(`training ${id}`, async () => {
-    const d = (await c.call('GET', `/openapi/video/v2/training/get/${id}`)).body.data;
-    return d && d.status >= 2 ? d : null;
-  }, 180_000);
-}
-
 async function clone(c: Client, audio: string, consent = 'voice-consent.wav', text = VOICE_CONSENT, extra: Record<string, unknown> = {}) {
   const r = await c.call('POST', '/openapi/speaker/v3/clone', {
     name: `voice ${audio}`, audioUrl: files.url(audio), authorizeUrl: files.url(consent), authorizeText: text, callbackUrl: rx.hook!.url, ...extra,
@@ -100,7 +93,7 @@ describe('avatar cloning', () => {
   test('a video of a face with spoken consent becomes a scene whose segments join by stream copy', async () => {
     const before = await account(alice);
     const id = await train(alice, 'face.mp4', 'avatar-consent.mp4', { compress: true });
-    const d = await trainingDone(alice, id);
+    const d = await alice.waitTraining(id);
     assert.equal(d.status, 2, d.comment);
     assert.equal(d.authorizeStatus, 1);
     assert.ok(Number.isInteger(d.sceneId));
@@ -155,7 +148,7 @@ describe('avatar cloning', () => {
     test(`${video} with ${consent} → status ${status}, a reason, quota refunded`, async () => {
       const before = await account(alice);
       const id = await train(alice, video, consent);
-      const d = await trainingDone(alice, id);
+      const d = await alice.waitTraining(id);
       assert.equal(d.status, status, d.comment);
       assert.match(d.comment, reason);
       assert.equal(d.sceneId, null);
@@ -205,10 +198,10 @@ describe('avatar cloning', () => {
 
   test('id re-runs a finished training with new inputs', async () => {
     const id = await train(alice, 'bars.mp4');
-    assert.equal((await trainingDone(alice, id)).status, 3);
+    assert.equal((await alice.waitTraining(id)).status, 3);
     const again = await train(alice, 'face.mp4', 'avatar-consent.mp4', { id });
     assert.equal(again, id);
-    const d = await trainingDone(alice, id);
+    const d = await alice.waitTraining(id);
     assert.equal(d.status, 2, d.comment);
     assert.match(d.videoUrl, /face\.mp4$/);
   });

@@ -5,11 +5,13 @@ import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { grayFrames, meanDiff } from './frames.js';
 import { composeVideo, planTimeline, type ComposeResult, type LoopDirection } from '../src/media/compose.js';
 import { locateMediaTools, MediaProbeError, type MediaTools } from '../src/media/ffmpeg.js';
 import { buildSceneAssets, type SceneAssets } from '../src/media/scene-assets.js';
 
 const exec = promisify(execFile);
+const grayFramesOf = (file: string) => grayFrames(tools.ffmpeg, file);
 
 let tools: MediaTools;
 let dir: string;
@@ -118,24 +120,24 @@ describe('composeVideo', () => {
     assert.equal(info.streams[0].codec_name, 'mjpeg');
     assert.equal(info.streams[0].width, scene.width);
     assert.equal(info.streams[0].height, scene.height);
-    const [cover] = await grayFrames(r.cover);
-    const [first] = await grayFrames(r.video);
+    const [cover] = await grayFramesOf(r.cover);
+    const [first] = await grayFramesOf(r.video);
     assert.ok(meanDiff(cover, first) < 2, 'the cover is the first frame');
   });
 
   it('pn 0 jumps back to the first frame at the loop point; pn 1 turns around without a jump', async () => {
-    const clip = await grayFrames(scene.forward);
+    const clip = await grayFramesOf(scene.forward);
     const last = clip.length - 1;
     // How much one frame normally differs from the next in this clip.
     const step = median(clip.slice(1).map((f, i) => meanDiff(clip[i], f)));
     assert.ok(meanDiff(clip[0], clip[last]) > 8 * step, 'the fixture moves a lot over the clip');
 
-    const forward = await grayFrames((await compose('long', 0)).video);
+    const forward = await grayFramesOf((await compose('long', 0)).video);
     const boundary = scene.frames; // first frame of the second piece
     assert.ok(meanDiff(forward[boundary], clip[0]) < 1, 'pn 0: the clip starts over');
     assert.ok(meanDiff(forward[boundary - 1], forward[boundary]) > 8 * step, 'pn 0: a visible jump');
 
-    const pingPong = await grayFrames((await compose('long', 1)).video);
+    const pingPong = await grayFramesOf((await compose('long', 1)).video);
     assert.ok(meanDiff(pingPong[boundary], clip[last]) < 1, 'pn 1: the clip plays backwards from its last frame');
     assert.ok(meanDiff(pingPong[boundary + 1], clip[last - 1]) < 1, 'pn 1: ...and keeps going backwards');
     assert.ok(meanDiff(pingPong[boundary - 1], pingPong[boundary]) < step, 'pn 1: no jump');
@@ -205,25 +207,6 @@ async function topLevelAtoms(file: string, wanted: string[]): Promise<string[]> 
   }
 }
 
-/** Decoded frames as tiny grayscale pictures, for comparing content. */
-async function grayFrames(file: string): Promise<Buffer[]> {
-  const W = 36;
-  const H = 64;
-  const { stdout } = await exec(
-    tools.ffmpeg,
-    ['-v', 'error', '-i', file, '-vf', `scale=${W}:${H},format=gray`, '-f', 'rawvideo', 'pipe:1'],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const frames: Buffer[] = [];
-  for (let at = 0; at + W * H <= stdout.length; at += W * H) frames.push(stdout.subarray(at, at + W * H));
-  return frames;
-}
-
-function meanDiff(a: Buffer, b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
-  return sum / a.length;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

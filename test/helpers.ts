@@ -70,6 +70,14 @@ export class Client {
     return this.raw(method, `${p}${sep}access_token=${this.token}`, body, headers);
   }
 
+  /** Polls an avatar training until it has ended (status 2, 3 or 4). */
+  waitTraining(id: number, timeoutMs = 180_000): Promise<any> {
+    return waitFor(`training ${id}`, async () => {
+      const d = (await this.call('GET', `/openapi/video/v2/training/get/${id}`)).body.data;
+      return d && d.status >= 2 ? d : null;
+    }, timeoutMs);
+  }
+
   /** Polls a TTS task until it is Success or Failed. */
   async waitTts(id: number, timeoutMs = 60_000): Promise<any> {
     const end = Date.now() + timeoutMs;

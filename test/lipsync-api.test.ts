@@ -74,10 +74,7 @@ before(async () => {
   h = await startDhp({ lipsyncUrl: engineUrl, lipsyncLocalDir: shared, lipsyncRemoteDir: REMOTE });
   alice = await Client.create(h, 'alice');
   const t = await alice.call('POST', '/openapi/video/v3/create/training', { name: 'jane', videoUrl: files.url('face.mp4'), authorizeUrl: files.url('consent.mp4'), authorizeText: CONSENT, level: 1 });
-  const d = await waitFor('training', async () => {
-    const x = (await alice.call('GET', `/openapi/video/v2/training/get/${t.body.data.trainingId}`)).body.data;
-    return x.status >= 2 ? x : null;
-  }, 180_000);
+  const d = await alice.waitTraining(t.body.data.trainingId);
   assert.equal(d.status, 2, d.comment);
   sceneId = d.sceneId;
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { grayFrames, meanDiff } from './frames.js';
 import {
   extractFrames,
   FfmpegError,
@@ -24,6 +25,7 @@ import { SafeHttp, type SafeHttpOptions } from '../src/media/safe-http.js';
 import { buildSceneAssets, concatSegments, countFrames, type SceneAssets } from '../src/media/scene-assets.js';
 
 const exec = promisify(execFile);
+const grayFramesOf = (file: string) => grayFrames(tools.ffmpeg, file);
 
 let tools: MediaTools;
 let dir: string;
@@ -50,25 +52,6 @@ async function ffprobe(args: string[]): Promise<any> {
   return JSON.parse(stdout);
 }
 
-/** Decoded frames as tiny grayscale pictures, for comparing content. */
-async function grayFrames(file: string): Promise<Buffer[]> {
-  const W = 36;
-  const H = 64;
-  const { stdout } = await exec(
-    tools.ffmpeg,
-    ['-v', 'error', '-i', file, '-vf', `scale=${W}:${H},format=gray`, '-f', 'rawvideo', 'pipe:1'],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const frames: Buffer[] = [];
-  for (let at = 0; at + W * H <= stdout.length; at += W * H) frames.push(stdout.subarray(at, at + W * H));
-  return frames;
-}
-
-function meanDiff(a: Buffer, b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
-  return sum / a.length;
-}
 
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(() => true, () => false);
@@ -414,14 +397,14 @@ describe('buildSceneAssets', () => {
     assert.equal(p.video?.codec, 'mjpeg');
     assert.equal(p.video?.width, 360);
     assert.equal(p.video?.height, 640);
-    const [cover] = await grayFrames(scene.cover);
-    const [first] = await grayFrames(scene.forward);
+    const [cover] = await grayFramesOf(scene.cover);
+    const [first] = await grayFramesOf(scene.forward);
     assert.ok(meanDiff(cover, first) < 2);
   });
 
   it('plays the forward clip backwards, frame for frame', async () => {
-    const forward = await grayFrames(scene.forward);
-    const reverse = await grayFrames(scene.reverse);
+    const forward = await grayFramesOf(scene.forward);
+    const reverse = await grayFramesOf(scene.reverse);
     const n = forward.length;
     assert.equal(reverse.length, n);
     // The join forward→reverse must be seamless...
@@ -473,8 +456,8 @@ describe('buildSceneAssets', () => {
     const keyframes = (packets.packets as Array<{ flags: string }>).flatMap((pkt, i) => (pkt.flags.startsWith('K') ? [i] : []));
     assert.ok(keyframes.includes(30), `keyframes at ${keyframes.join(',')}`);
 
-    const forward = await grayFrames(s.forward);
-    const reverse = await grayFrames(s.reverse);
+    const forward = await grayFramesOf(s.forward);
+    const reverse = await grayFramesOf(s.reverse);
     for (let i = 0; i < 300; i++) {
       const mirrored = meanDiff(reverse[i], forward[299 - i]);
       assert.ok(mirrored < 1.5, `reverse frame ${i} differs from forward frame ${299 - i} by ${mirrored}`);

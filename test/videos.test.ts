@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
 import { consentVideo, faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
 import { parseSrt } from '../src/media/srt.js';
+import { grayFrames, meanDiff } from './frames.js';
 import { mouthBox, CHARACTERS } from '../src/engines/avatar2d/characters.js';
 import { writeFileSync } from 'node:fs';
 
@@ -43,10 +44,7 @@ before(async () => {
   const t = await alice.call('POST', '/openapi/video/v3/create/training', {
     name: 'jane', videoUrl: files.url('face.mp4'), authorizeUrl: files.url('consent.mp4'), authorizeText: AVATAR_CONSENT, level: 1,
   });
-  const d = await waitFor('training', async () => {
-    const x = (await alice.call('GET', `/openapi/video/v2/training/get/${t.body.data.trainingId}`)).body.data;
-    return x.status >= 2 ? x : null;
-  }, 180_000);
+  const d = await alice.waitTraining(t.body.data.trainingId);
   assert.equal(d.status, 2, d.comment);
   sceneId = d.sceneId;
   clipFrames = Number((await h.app.services.db.selectFrom('scenes').select('frames').where('id', '=', sceneId).executeTakeFirstOrThrow()).frames);
@@ -68,22 +66,6 @@ async function fetchTo(url: string, name: string): Promise<string> {
   const file = path.join(media, name);
   writeFileSync(file, (await download(url)).body);
   return file;
-}
-
-/** Mean absolute difference between two gray frames. */
-function frameDiff(a: Buffer, b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
-  return sum / a.length;
-}
-
-function grayFrames(file: string, w: number, h: number, crop?: { x: number; y: number; width: number; height: number }): Buffer[] {
-  const vf = crop ? `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y},format=gray` : `scale=${w}:${h},format=gray`;
-  const raw = execFileSync(ffmpegBin, ['-v', 'error', '-i', file, '-vf', vf, '-f', 'rawvideo', '-'], { maxBuffer: 1 << 30 });
-  const size = crop ? crop.width * crop.height : w * h;
-  const frames = [];
-  for (let i = 0; i + size <= raw.length; i += size) frames.push(raw.subarray(i, i + size));
-  return frames;
 }
 
 async function create(c: Client, body: Record<string, unknown>) {
@@ -139,8 +121,8 @@ describe('built-in avatars', () => {
     const box = mouthBox(character, 720, 1280);
     const pad = 8;
     const crop = { x: Math.max(0, Math.round(box.x) - pad), y: Math.max(0, Math.round(box.y) - pad), width: Math.round(box.width) + 2 * pad, height: Math.round(box.height) + 2 * pad };
-    const mouth = grayFrames(file, 720, 1280, crop);
-    const changes = mouth.slice(1).map((f, i) => frameDiff(f, mouth[i]));
+    const mouth = await grayFrames(ffmpegBin, file, { crop });
+    const changes = mouth.slice(1).map((f, i) => meanDiff(f, mouth[i]));
     assert.ok(changes.filter((d) => d > 2).length > mouth.length / 10, 'the mouth moves while speaking');
 
     const cb = await waitFor('callback', async () => rx.received.map((x) => JSON.parse(x.body)).find((b) => b.taskType === 'video-synthesis' && b.data.id === id));
@@ -158,8 +140,8 @@ describe('built-in avatars', () => {
     const file = await fetchTo(v.videoUrl, 'silent.mp4');
     const box = mouthBox(character, 720, 1280);
     const crop = { x: Math.round(box.x), y: Math.round(box.y), width: Math.round(box.width), height: Math.round(box.height) };
-    const mouth = grayFrames(file, 720, 1280, crop);
-    const changes = mouth.slice(1).map((f, i) => frameDiff(f, mouth[i]));
+    const mouth = await grayFrames(ffmpegBin, file, { crop });
+    const changes = mouth.slice(1).map((f, i) => meanDiff(f, mouth[i]));
     assert.ok(changes.filter((d) => d > 2).length <= mouth.length / 20, `mouth still in silence (${changes.filter((d) => d > 2).length} changes)`);
   });
 });
@@ -183,14 +165,14 @@ describe('trained avatars', () => {
     assert.equal(v0.synthesisStatus, 3, v0.failReason);
     assert.equal(v1.synthesisStatus, 3, v1.failReason);
     assert.ok(Number(v0.durationMs) > 3 * clipFrames * 40, 'the audio is longer than 3 clips');
-    const f0 = grayFrames(await fetchTo(v0.videoUrl, 'pn0.mp4'), 90, 160);
-    const f1 = grayFrames(await fetchTo(v1.videoUrl, 'pn1.mp4'), 90, 160);
+    const f0 = await grayFrames(ffmpegBin, await fetchTo(v0.videoUrl, 'pn0.mp4'), { width: 90, height: 160 });
+    const f1 = await grayFrames(ffmpegBin, await fetchTo(v1.videoUrl, 'pn1.mp4'), { width: 90, height: 160 });
     const n = clipFrames;
     assert.ok(Math.abs(f0.length - f1.length) <= 1);
     // pn 0 jumps back to the first frame; pn 1 continues smoothly from the last.
-    assert.ok(frameDiff(f0[n], f0[0]) < 1.5, 'pn 0: frame after the loop is the first frame');
-    assert.ok(frameDiff(f1[n], f1[n - 1]) < frameDiff(f0[n], f0[n - 1]), 'pn 1 is smoother at the loop point than pn 0');
-    assert.ok(frameDiff(f0[n + 2], f1[n + 2]) > 1, 'the two directions differ after the loop point');
+    assert.ok(meanDiff(f0[n], f0[0]) < 1.5, 'pn 0: frame after the loop is the first frame');
+    assert.ok(meanDiff(f1[n], f1[n - 1]) < meanDiff(f0[n], f0[n - 1]), 'pn 1 is smoother at the loop point than pn 0');
+    assert.ok(meanDiff(f0[n + 2], f1[n + 2]) > 1, 'the two directions differ after the loop point');
   });
 });
 
@@ -242,10 +224,7 @@ describe('bad inputs and cancel', () => {
     const t = await alice.call('POST', '/openapi/video/v3/create/training', {
       name: 'zh', videoUrl: files.url('face.mp4'), authorizeUrl: files.url('zh-consent.wav'), authorizeText: '我是张伟。我同意克隆我的形象用于视频合成。', level: 1,
     });
-    const d = await waitFor('training', async () => {
-      const x = (await alice.call('GET', `/openapi/video/v2/training/get/${t.body.data.trainingId}`)).body.data;
-      return x.status >= 2 ? x : null;
-    }, 180_000);
+    const d = await alice.waitTraining(t.body.data.trainingId);
     assert.equal(d.status, 2);
     assert.equal(d.authorizeStatus, 0);
     const r = await alice.call('POST', '/openapi/video/v3/simpleCreate', { sceneId: d.sceneId, text: 'hi', speakerId: 'en-us-male' });

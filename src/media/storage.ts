@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +15,8 @@ export interface Storage {
   putFile(key: string, file: string): Promise<void>;
   read(key: string): Promise<{ stream: Readable; size: number } | null>;
   exists(key: string): Promise<boolean>;
+  /** Copies a stored file to local disk for tools that need a path (ffmpeg); false when it does not exist. */
+  copyTo(key: string, dest: string): Promise<boolean>;
   delete(key: string): Promise<void>;
 }
 
@@ -71,6 +74,13 @@ export class DiskStorage implements Storage {
     } catch {
       return null;
     }
+  }
+
+  async copyTo(key: string, dest: string): Promise<boolean> {
+    const file = await this.read(key);
+    if (!file) return false;
+    await pipeline(file.stream, createWriteStream(dest));
+    return true;
   }
 
   async exists(key: string): Promise<boolean> {

@@ -71,10 +71,7 @@ export class UploadService {
     const key = this.keyOf(parsed);
     if (!key) return false;
     const row = await this.db.selectFrom('uploads').select('key').where('key', '=', key).where('app_pk', '=', appPk).executeTakeFirst();
-    const file = row && await this.storage.read(key);
-    if (!file) return false;
-    await pipeline(file.stream, createWriteStream(dest));
-    return true;
+    return row !== undefined && this.storage.copyTo(key, dest);
   }
 
   private keyOf(url: URL): string | null {

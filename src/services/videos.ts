@@ -228,12 +228,8 @@ export class VideoService {
 
   /** Storage may be remote later; ffmpeg wants local files. */
   private async localCopy(key: string, dir: string): Promise<string> {
-    const file = await this.storage.read(key);
-    if (!file) throw new UnusableInput('The avatar\'s video files are missing; train the avatar again.');
     const dest = path.join(dir, path.basename(key));
-    const { createWriteStream } = await import('node:fs');
-    const { pipeline } = await import('node:stream/promises');
-    await pipeline(file.stream, createWriteStream(dest));
+    if (!(await this.storage.copyTo(key, dest))) throw new UnusableInput('The avatar\'s video files are missing; train the avatar again.');
     return dest;
   }
 
