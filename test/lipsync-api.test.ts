@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from './helpers.js';
-import { consentVideo, faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
+import { faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
 
 /**
  * Trained avatars lip-synced by a GPU engine. Nothing here can run the real model,
@@ -64,8 +64,7 @@ before(async () => {
   const speech = new Speech();
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
-    await speech.wav(path.join(media, 'consent.wav'), CONSENT, 'en-us+f3');
-    consentVideo(path.join(media, 'consent.mp4'), path.join(media, 'consent.wav'));
+    await speech.consent(path.join(media, 'consent.wav'), CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'speech.wav'), 'The lip sync engine makes my mouth follow these words.', 'en-us+f3');
   } finally { await speech.close(); }
   files = await serveFolder(media);

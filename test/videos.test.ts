@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
-import { consentVideo, faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
+import { faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
 import { parseSrt } from '../src/media/srt.js';
 import { grayFrames, meanDiff } from './frames.js';
 import { mouthBox, CHARACTERS } from '../src/engines/avatar2d/characters.js';
@@ -25,8 +25,7 @@ before(async () => {
   const speech = new Speech();
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
-    await speech.wav(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3');
-    consentVideo(path.join(media, 'consent.mp4'), path.join(media, 'consent.wav'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'zh-consent.wav'), '我是张伟。我同意克隆我的形象用于视频合成。', 'cmn+m3');
     await speech.wav(path.join(media, 'speech.wav'), 'Hello! This is a video made by the platform. The avatar speaks this sentence.', 'en-us+f3');
     await speech.wav(path.join(media, 'long.wav'), 'This recording is much longer than the avatar clip, so the clip has to loop several times. '.repeat(5), 'en-us+m3');
