@@ -192,3 +192,12 @@ export const VideoRecord = Type.Object({
   updateTime: Type.String(),
   failReason: NullableString,
 });
+
+/** What /openapi/file/upload answers (a dhp extension). */
+export const UploadRecord = Type.Object({
+  url: Type.String({ description: 'Use as videoUrl, audioUrl or authorizeUrl; only the uploading app can use it there' }),
+  kind: Type.Union([Type.Literal('video'), Type.Literal('audio'), Type.Literal('image')]),
+  format: Type.String({ description: 'Container as ffprobe names it' }),
+  size: Type.Integer({ description: 'Bytes' }),
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+});

@@ -2,52 +2,26 @@
 /**
  * dhp SDK: a typed client for the Digital Human Platform API (dhp and the
  * wire-compatible cloud platform). Runtime needs only `fetch` (and Web Crypto
- * for verifyCallback); types come from the server's TypeBox schemas, type-only.
+ * for verifyCallback); its wire types (types.ts) are generated from the server's schemas.
  */
-import type { Static } from '@sinclair/typebox';
 import type {
-  AccountData as AccountDataSchema, AuthorizeSceneBody as AuthorizeSceneBodySchema, AuthorizeSpeakerBody as AuthorizeSpeakerBodySchema,
-  Avatar as AvatarSchema, AvatarQuery as AvatarQuerySchema, ClonedVoice as ClonedVoiceSchema, CloneBody as CloneBodySchema,
-  CloneListQuery as CloneListQuerySchema, TokenData as TokenDataSchema, TrainingCreateBody as TrainingCreateBodySchema,
-  TrainingCreated as TrainingCreatedSchema, TrainingRecord as TrainingRecordSchema, TtsCreated as TtsCreatedSchema,
-  TtsCreateBody as TtsCreateBodySchema, TtsRecord as TtsRecordSchema, VideoCreateBody as VideoCreateBodySchema, VideoCreated as VideoCreatedSchema,
-  VideoRecord as VideoRecordSchema, Voice as VoiceSchema, VoiceQuery as VoiceQuerySchema,
-} from '../api/schemas.js';
+  AccountData, AuthorizeSceneBody, AuthorizeSpeakerBody, Avatar, AvatarQuery as AvatarQueryWire, ClonedVoice, CloneBody,
+  CloneListQuery as CloneListQueryWire, TokenData, TrainingCreateBody, TrainingCreated, Training, TtsCreated, TtsCreateBody, Tts,
+  UploadResult, VideoCreateBody, VideoCreated, Video, Voice, VoiceQuery as VoiceQueryWire,
+} from './types.js';
 import { md5Hex, toHex } from './md5.js';
 
-export type AccountData = Static<typeof AccountDataSchema>;
-export type Avatar = Static<typeof AvatarSchema>;
-export type Voice = Static<typeof VoiceSchema>;
-export type ClonedVoice = Static<typeof ClonedVoiceSchema>;
-export type Tts = Static<typeof TtsRecordSchema>;
-export type TtsCreated = Static<typeof TtsCreatedSchema>;
-export type Training = Static<typeof TrainingRecordSchema>;
-export type TrainingCreated = Static<typeof TrainingCreatedSchema>;
-export type Video = Static<typeof VideoRecordSchema>;
-export type VideoCreated = Static<typeof VideoCreatedSchema>;
-export type TokenData = Static<typeof TokenDataSchema>;
+export type {
+  AccountData, AuthorizeSceneBody, AuthorizeSpeakerBody, Avatar, ClonedVoice, CloneBody, TokenData, TrainingCreateBody, TrainingCreated,
+  Training, TtsCreated, TtsCreateBody, Tts, UploadResult, VideoCreateBody, VideoCreated, Video, Voice,
+};
 
 /** Page parameters are optional in the SDK: page defaults to 1, size to 20. */
 type Paged<Q> = Omit<Q, 'page' | 'size'> & { page?: number; size?: number };
 export type PageParams = { page?: number; size?: number };
-export type AvatarQuery = Paged<Static<typeof AvatarQuerySchema>>;
-export type VoiceQuery = Paged<Static<typeof VoiceQuerySchema>>;
-export type CloneListQuery = Paged<Static<typeof CloneListQuerySchema>>;
-export type TtsCreateBody = Static<typeof TtsCreateBodySchema>;
-export type TrainingCreateBody = Static<typeof TrainingCreateBodySchema>;
-export type CloneBody = Static<typeof CloneBodySchema>;
-export type VideoCreateBody = Static<typeof VideoCreateBodySchema>;
-export type AuthorizeSceneBody = Static<typeof AuthorizeSceneBodySchema>;
-export type AuthorizeSpeakerBody = Static<typeof AuthorizeSpeakerBodySchema>;
-
-/** What /openapi/file/upload answers (a dhp extension). */
-export interface UploadResult {
-  url: string;
-  kind: 'video' | 'audio' | 'image';
-  format: string;
-  size: number;
-  durationMs: number | null;
-}
+export type AvatarQuery = Paged<AvatarQueryWire>;
+export type VoiceQuery = Paged<VoiceQueryWire>;
+export type CloneListQuery = Paged<CloneListQueryWire>;
 
 export interface RequestOptions { idempotencyKey?: string; signal?: AbortSignal }
 

@@ -1,16 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import { invalid } from '../../domain/errors.js';
-import { AccessTokenQuery, Envelope } from '../schemas.js';
+import { AccessTokenQuery, Envelope, UploadRecord } from '../schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 
-const UploadRecord = Type.Object({
-  url: Type.String({ description: 'Use as videoUrl, audioUrl or authorizeUrl; only the uploading app can use it there' }),
-  kind: Type.Union([Type.Literal('video'), Type.Literal('audio'), Type.Literal('image')]),
-  format: Type.String({ description: 'Container as ffprobe names it' }),
-  size: Type.Integer({ description: 'Bytes' }),
-  durationMs: Type.Union([Type.Integer(), Type.Null()]),
-});
 
 /** dhp extension: upload a local file instead of hosting it somewhere reachable. */
 export const uploadRoutes: RoutePlugin = (api, s) => {
