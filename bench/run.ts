@@ -215,6 +215,8 @@ interface ApiResult {
   /** dhp / bare node:http, medians of req/s. */
   ratio: number;
   roundRatios: number[];
+  /** For reference: dhp on an endpoint that reads the database on every request (account quotas). */
+  dbRead: LoadRun | null;
   valid: boolean;
 }
 
@@ -240,6 +242,7 @@ async function benchApi(dhp: Child<DhpReady>): Promise<ApiResult> {
   const target = (name: ServerName) => (name === 'dhp' ? { base, pid: dhp.info.pid } : others[name]!.info);
 
   const runs: LoadRun[] = [];
+  let dbRead: LoadRun | null = null;
   try {
     for (const name of servers) {
       if (name === 'dhp') continue;
@@ -267,6 +270,9 @@ async function benchApi(dhp: Child<DhpReady>): Promise<ApiResult> {
         console.log(`  round ${round}  ${SERVER_LABEL[name].padEnd(14)} ${describe(r)}`);
       }
     }
+    // A finished TTS record is served from memory (settled views); this endpoint is not.
+    dbRead = await load('dhp', -1, dhp.info.pid, `${base}/openapi/user/v2/get?access_token=${token}`, SECONDS);
+    console.log(`  for reference, GET /openapi/user/v2/get (reads the database every time): ${describe(dbRead)}`);
   } finally {
     for (const child of Object.values(others)) await child!.stop();
   }
@@ -287,7 +293,7 @@ async function benchApi(dhp: Child<DhpReady>): Promise<ApiResult> {
   const valid = runs.every((r) => r.non2xx + r.errors + r.timeouts + r.mismatches === 0);
   return {
     path: '/openapi/speaker/v2/tts/{id}', bodyBytes: body.length, contentType, servers, runs, sides,
-    ratio: sides.dhp!.rps / sides.baseline!.rps, roundRatios, valid,
+    ratio: sides.dhp!.rps / sides.baseline!.rps, roundRatios, dbRead, valid,
   };
 }
 

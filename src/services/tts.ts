@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
 import { invalid, notFound } from '../domain/errors.js';
-import { TtsStatus } from '../domain/status.js';
+import { CallbackStatus, TtsStatus } from '../domain/status.js';
 import { countChars, formatDateTime } from '../domain/text.js';
 import { TtsInputError, type TtsEngine } from '../engines/tts/engine.js';
 import { buildCues, formatSrt } from '../media/srt.js';
@@ -13,6 +13,7 @@ import type { App, Job, TtsSynthesis } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
 import type { QuotaService } from './quota.js';
+import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl } from './urls.js';
 import type { VoiceService } from './voices.js';
 
@@ -47,6 +48,9 @@ export class TtsService {
     private readonly opts: { maxChars: number; allowPrivateNetwork: boolean },
   ) {}
 
+  /** Finished records whose callback is settled never change again. */
+  private readonly settled = new SettledViews<TtsView>();
+
   async create(app: App, body: { speakerId: string; content: string; callbackUrl?: string | null }): Promise<{ id: number; status: number }> {
     const content = body.content.trim();
     if (content === '') throw invalid('content must contain text to speak; it is empty.');
@@ -70,9 +74,13 @@ export class TtsService {
   }
 
   async get(app: App, id: number): Promise<TtsView> {
+    const settled = this.settled.get(app.id, id);
+    if (settled) return settled;
     const row = await this.db.selectFrom('tts_syntheses').selectAll().where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
     if (!row) throw notFound(`Audio synthesis ${id}`);
-    return this.view(row);
+    const ended = row.status === TtsStatus.Success || row.status === TtsStatus.Failed;
+    const callbackSettled = row.callback_url === null || row.callback_status !== CallbackStatus.Initial;
+    return ended && callbackSettled ? this.settled.remember(app.id, id, this.view(row)) : this.view(row);
   }
 
   async list(app: App, page: number, size: number): Promise<Page<TtsView>> {

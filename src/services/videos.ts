@@ -21,12 +21,14 @@ import { PermanentError } from '../worker/errors.js';
 import type { CatalogService, Page } from './catalog.js';
 import type { ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
+import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 
 export const SynthesisStatus = { Editing: -1, Queued: 1, Processing: 2, Success: 3, Failed: 4, Canceled: 6, TaskFailed: 7 } as const;
 const active: number[] = [SynthesisStatus.Queued, SynthesisStatus.Processing];
+const final: number[] = [SynthesisStatus.Success, SynthesisStatus.Failed, SynthesisStatus.Canceled, SynthesisStatus.TaskFailed];
 
 export interface VideoInput {
   videoName?: string | null; sceneId: string | number; audioUrl?: string | null; text?: string | null;
@@ -71,6 +73,9 @@ export class VideoService {
     private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; mediaUrl: MediaUrlCheck },
   ) {}
 
+  /** Ended videos never change again. */
+  private readonly settled = new SettledViews<VideoView>();
+
   async create(app: App, input: VideoInput): Promise<{ videoId: number }> {
     const sceneId = parseSceneId(input.sceneId);
     const scene = await this.resolveScene(app.id, sceneId);
@@ -105,7 +110,11 @@ export class VideoService {
   }
 
   async get(app: App, id: number): Promise<VideoView> {
-    return this.view(await this.own(app, id));
+    const settled = this.settled.get(app.id, id);
+    if (settled) return settled;
+    const v = await this.own(app, id);
+    // The view has no callback state, so an ended video never changes again.
+    return final.includes(v.status) ? this.settled.remember(app.id, id, this.view(v)) : this.view(v);
   }
 
   async list(app: App, page: number, size: number): Promise<Page<VideoView>> {
