@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeDir } from './helpers.js';
 import { loadConfig, ConfigError } from '../src/config/config.js';
+import { parseArgs, UsageError } from '../src/cli/args.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'dhp-cli-'));
@@ -52,6 +53,24 @@ test('bad usage exits 2 with a message; an unknown app exits 1', () => {
   assert.match(unknownApp.err, /no app with appId no-such-app/);
   const unknownCommand = dhp(['frobnicate']);
   assert.equal(unknownCommand.code, 2);
+  const unknownShort = dhp(['app', 'list', '-o', 'apps.txt']);
+  assert.equal(unknownShort.code, 2);
+  assert.match(unknownShort.err, /unknown option -o/);
+});
+
+test('dhp help lists the server and the client commands, --json and the exit codes', () => {
+  const r = dhp(['help']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /Server commands[\s\S]*dhp serve[\s\S]*Client commands[\s\S]*dhp login[\s\S]*dhp video create[\s\S]*dhp wait/);
+  assert.match(r.out, /--json: stdout carries one JSON document/);
+  for (const code of ['0', '1', '2', '3', '130']) assert.match(r.out, new RegExp(`^  ${code} +\\S`, 'm'));
+});
+
+test('the flag parser: -o is --output where --output is known; -- ends the options', () => {
+  assert.deepEqual(parseArgs(['-o', 'a.wav', 'x', '--json'], { output: 'string', json: 'boolean' }), { positional: ['x'], flags: { output: 'a.wav', json: true } });
+  assert.deepEqual(parseArgs(['--', '--not-a-flag', '-o'], { output: 'string' }), { positional: ['--not-a-flag', '-o'], flags: {} });
+  assert.throws(() => parseArgs(['-x'], { output: 'string' }), (e: Error) => e instanceof UsageError && /unknown option -x/.test(e.message));
+  assert.throws(() => parseArgs(['-o'], { output: 'string' }), (e: Error) => e instanceof UsageError && /--output needs a value/.test(e.message));
 });
 
 test('bad configuration lists every bad key in one message and exits 2', () => {

@@ -1,17 +1,13 @@
-import { loadConfig, ConfigError, type Config } from '../config/config.js';
-import { systemClock } from '../clock.js';
-import { openSqlite } from '../store/db.js';
-import { QuotaService } from '../services/quota.js';
-import { ConsentRecords } from '../services/consent.js';
-import type { ConsentState } from '../store/schema.js';
-import { AppsService, type CreatedApp, type QuotaTotals } from '../services/apps.js';
-import { createApp } from '../app.js';
-import { intFlag, parseArgs, UsageError } from './args.js';
+import { ConfigError } from '../config/config.js';
+import { CliError, EXIT, UsageError } from './args.js';
+import type { ClientCommandName } from './client-commands.js';
 
 const HELP = `dhp: a self-hostable Digital Human Platform
 
-Usage:
-  dhp serve                         Serve the API, the workers and the files (config from DHP_* env)
+Usage: dhp COMMAND [ARGUMENTS] [OPTIONS]       dhp help: this text
+
+Server commands (run where the server and its data are; configuration from DHP_* env, see README.md):
+  dhp serve                         Serve the API, the workers and the files
   dhp app create --name NAME [--corp-id N] [--json]
                                     Create an app (tenant); prints appId and secret
   dhp app list [--json]             List apps
@@ -22,138 +18,65 @@ Usage:
   dhp consent approve ID [--reason TEXT]
   dhp consent reject ID [--reason TEXT]
                                     Decide a consent an automatic check could not (e.g. Mandarin)
-  dhp help                          This text
 
-Configuration: environment variables DHP_*, see README.md (or a JSON file named by DHP_CONFIG_FILE).
+Client commands (call a dhp server, or the cloud platform, over its API):
+  dhp login [--base-url URL] [--app-id ID] [--secret S]
+                                    Check the credentials and save them; asks for what is missing
+                                    (the secret without echo) when run on a terminal
+  dhp logout                        Remove the saved credentials
+  dhp account [--json]              Quotas: what remains of what
+  dhp avatars [--mine] [--json]     Public avatars, or your avatar trainings and their scene ids
+  dhp voices [--mine] [--json]      Public voices, or your cloned voices
+  dhp tts "TEXT" --voice ID [-o out.wav] [--srt out.srt] [--no-wait] [--json]
+                                    Speech from text
+  dhp voice clone --audio FILE|URL --consent FILE|URL --consent-text "..." [--name N] [--sex male|female]
+                  [--no-wait] [--json]
+                                    Clone a voice; the consent recording speaks the consent text
+  dhp avatar train --video FILE|URL --consent FILE|URL --consent-text "..." [--name N] [--compress]
+                   [--no-wait] [--json]
+                                    Train an avatar (a scene for "video create") from a video
+  dhp video create --avatar ID (--text "..." --voice ID | --audio FILE|URL) [--name N] [--pn 0|1]
+                   [-o out.mp4] [--no-wait] [--json]
+                                    Make a video of an avatar speaking
+  dhp video cancel ID [--json]      Cancel a video that is still queued or running
+  dhp wait tts|voice|avatar|video ID [-o FILE] [--srt FILE] [--json]
+                                    Wait for a task created earlier (and download its results)
+
+  Media given as a local file (anything but an http(s) URL) is uploaded first. Commands that
+  create a task wait for it, showing progress on stderr; Ctrl-C stops waiting and leaves the task
+  running ("dhp wait" resumes). -o and --srt download the results; without them the URLs are printed.
+
+  Credentials: saved by "dhp login" in $XDG_CONFIG_HOME/dhp/config.json (else ~/.config/dhp/config.json,
+  readable by you only). DHP_BASE_URL, DHP_APP_ID and DHP_SECRET override the saved values (for CI).
+
+  --json: stdout carries one JSON document and nothing else: the data listed, or the task's final
+  record with "files" (the absolute paths written by -o / --srt). A task that ended without success
+  still prints its record (and exits 1). Errors never go to stdout: they are text on stderr.
+
+Exit codes:
+  0    success
+  1    the task failed, or the API refused the request (its message is printed)
+  2    bad usage or configuration: unknown command or flag, missing value, missing local file
+  3    not logged in, or the server refuses the credentials: run "dhp login"
+  130  interrupted (Ctrl-C) while waiting; the task keeps running
 `;
 
-/** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
+const serverCommands = ['serve', 'app', 'consent'] as const;
+const clientCommands: ClientCommandName[] = ['login', 'logout', 'account', 'avatars', 'voices', 'tts', 'voice', 'avatar', 'video', 'wait'];
+const isOneOf = <T extends string>(list: readonly T[], s: string): s is T => (list as readonly string[]).includes(s);
+
+/** Runs one command and returns its exit code (see HELP). Each group's code is loaded only when used. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    switch (cmd) {
-      case 'serve': return await serve(rest);
-      case 'app': return await appCommand(rest);
-      case 'consent': return await consentCommand(rest);
-      case undefined: case 'help': case '--help': case '-h':
-        process.stdout.write(HELP); return 0;
-      default: throw new UsageError(`unknown command "${cmd}"`);
-    }
+    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') { process.stdout.write(HELP); return EXIT.ok; }
+    if (isOneOf(serverCommands, cmd)) return await (await import('./server-commands.js')).serverCommand(cmd, rest);
+    if (isOneOf(clientCommands, cmd)) return await (await import('./client-commands.js')).clientCommand(cmd, rest);
+    throw new UsageError(`unknown command "${cmd}"`);
   } catch (err) {
-    if (err instanceof UsageError) { process.stderr.write(`dhp: ${err.message}\nRun "dhp help" for usage.\n`); return 2; }
-    if (err instanceof ConfigError) { process.stderr.write(`dhp: ${err.message}\n`); return 2; }
+    if (err instanceof UsageError) { process.stderr.write(`dhp: ${err.message}\nRun "dhp help" for usage.\n`); return EXIT.usage; }
+    if (err instanceof ConfigError) { process.stderr.write(`dhp: ${err.message}\n`); return EXIT.usage; }
     process.stderr.write(`dhp: ${(err as Error).message}\n`);
-    return 1;
+    return err instanceof CliError ? err.exitCode : EXIT.failed;
   }
-}
-
-async function serve(args: string[]): Promise<number> {
-  parseArgs(args, {});
-  const config = loadConfig();
-  const app = await createApp(config);
-  const base = await app.listen();
-  if (await app.services.apps.count() === 0) printFirstApp(await app.services.apps.create({ name: 'default' }), base);
-  app.log.info({ url: base, docs: `${base}/docs`, data: config.dataDir }, 'dhp is serving');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  app.log.info('shutting down: finishing running tasks');
-  await app.close();
-  return 0;
-}
-
-function printFirstApp(created: CreatedApp, base: string) {
-  process.stdout.write(`
-First start: created the default app. Keep the secret; it is shown only here.
-  appId:  ${created.appId}
-  secret: ${created.secret}
-
-Try it:
-  TS=$(date +%s%3N); SIGN=$(printf '%s' "${created.appId}\${TS}${created.secret}" | md5sum | cut -d' ' -f1)
-  curl "${base}/openapi/oauth/token?grant_type=sign&appId=${created.appId}&timestamp=\${TS}&sign=\${SIGN}"
-
-`);
-}
-
-async function withApps<T>(fn: (apps: AppsService, quota: QuotaService, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = await openSqlite(config.databaseFile);
-  try {
-    const quota = new QuotaService(db, systemClock);
-    return await fn(new AppsService(db, quota, systemClock, config.defaultQuota), quota, config);
-  } finally {
-    await db.destroy();
-  }
-}
-
-async function appCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === 'create') {
-    const p = parseArgs(rest, { name: 'string', 'corp-id': 'string', json: 'boolean' });
-    const name = p.flags.name;
-    if (typeof name !== 'string' || name.trim() === '') throw new UsageError('app create needs --name NAME');
-    const created = await withApps((apps) => apps.create({ name: name.trim(), corpId: intFlag(p, 'corp-id') }));
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(created)}\n`);
-    else process.stdout.write(`appId:  ${created.appId}\nsecret: ${created.secret}\nuserId: ${created.userId}\ncorpId: ${created.corpId}\nKeep the secret; it is not shown again.\n`);
-    return 0;
-  }
-  if (sub === 'list') {
-    const p = parseArgs(rest, { json: 'boolean' });
-    const list = await withApps((apps) => apps.list());
-    const rows = list.map((a) => ({ appId: a.app_id, name: a.name, userId: a.id, corpId: a.corp_id }));
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else for (const r of rows) process.stdout.write(`${r.appId}  ${r.name}  user ${r.userId}  corp ${r.corpId}\n`);
-    return 0;
-  }
-  if (sub === 'quota') {
-    const p = parseArgs(rest, { 'tts-words': 'string', 'fast-duration': 'string', 'fast-training': 'string', 'voice-clone': 'string', json: 'boolean' });
-    const appId = p.positional[0];
-    if (!appId) throw new UsageError('app quota needs an APPID');
-    const totals: QuotaTotals = {};
-    const set = (k: keyof QuotaTotals, flag: string) => { const v = intFlag(p, flag); if (v !== undefined) totals[k] = v; };
-    set('tts_words', 'tts-words'); set('fast_duration', 'fast-duration'); set('fast_training', 'fast-training'); set('voice_clone', 'voice-clone');
-    const lines = await withApps(async (apps, quota) => {
-      const app = await apps.byAppId(appId);
-      if (!app) throw new Error(`no app with appId ${appId}; see "dhp app list"`);
-      if (Object.keys(totals).length) await apps.setQuota(appId, totals);
-      return quota.lines(app.id);
-    });
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(lines)}\n`);
-    else for (const [k, v] of Object.entries(lines)) process.stdout.write(`${k.padEnd(14)} ${v.remaining} of ${v.total} remaining\n`);
-    return 0;
-  }
-  throw new UsageError(sub ? `unknown app command "${sub}"` : 'app needs a command: create, list or quota');
-}
-
-const consentStates: ConsentState[] = ['pending', 'verified', 'refused', 'review', 'approved', 'rejected'];
-
-async function consentCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  const config = loadConfig();
-  const open = async <T>(fn: (records: ConsentRecords) => Promise<T>) => {
-    const db = await openSqlite(config.databaseFile);
-    try { return await fn(new ConsentRecords(db, systemClock)); } finally { await db.destroy(); }
-  };
-  if (sub === 'list') {
-    const p = parseArgs(rest, { state: 'string', json: 'boolean' });
-    const state = p.flags.state as ConsentState | undefined;
-    if (state !== undefined && !consentStates.includes(state)) throw new UsageError(`--state must be one of ${consentStates.join(', ')}`);
-    const rows = await open((r) => r.list({ state }));
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else for (const c of rows) process.stdout.write(`${c.id}  ${c.state.padEnd(8)} ${c.subject} ${c.subject_id}  app ${c.app_pk}  "${c.authorize_text}"  ${c.authorize_url}${c.reason ? `\n      ${c.reason}` : ''}\n`);
-    return 0;
-  }
-  if (sub === 'approve' || sub === 'reject') {
-    const p = parseArgs(rest, { reason: 'string', json: 'boolean' });
-    const id = p.positional[0];
-    if (!id || !/^\d+$/.test(id)) throw new UsageError(`consent ${sub} needs a consent ID (see "dhp consent list")`);
-    const reason = typeof p.flags.reason === 'string' ? p.flags.reason : undefined;
-    const c = await open((r) => r.decide(Number(id), sub === 'approve', reason));
-    if (p.flags.json) process.stdout.write(`${JSON.stringify(c)}\n`);
-    else process.stdout.write(`consent ${c.id}: ${c.state} (${c.subject} ${c.subject_id})\n`);
-    return 0;
-  }
-  throw new UsageError(sub ? `unknown consent command "${sub}"` : 'consent needs a command: list, approve or reject');
 }
