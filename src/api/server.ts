@@ -12,6 +12,7 @@ import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { cloningRoutes } from './routes/cloning.js';
+import { consoleRoutes } from './routes/console.js';
 import { videoRoutes } from './routes/videos.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { systemRoutes } from './routes/system.js';
@@ -67,7 +68,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
   });
 
-  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, uploadRoutes, systemRoutes]) routes(api, s);
+  for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, uploadRoutes, systemRoutes, consoleRoutes]) routes(api, s);
   return api;
 }
 
