@@ -85,9 +85,9 @@ describe('dhp client commands against a real server', () => {
     assert.equal(r.out, '');
   });
 
-  test('login: a wrong secret is refused (exit 1, nothing saved); a missing value is exit 2 off a terminal', async () => {
+  test('login: a wrong secret is refused (exit 3, nothing saved); a missing value is exit 2 off a terminal', async () => {
     const wrong = await dhp(['login', '--base-url', h.base, '--app-id', appId, '--secret', 'not-the-secret']);
-    assert.equal(wrong.code, 1);
+    assert.equal(wrong.code, 3);
     assert.match(wrong.err, /login failed: sign does not match/);
     assert.equal(existsSync(path.join(config, 'dhp', 'config.json')), false);
     const missing = await dhp(['login', '--base-url', h.base, '--app-id', appId]);

@@ -137,6 +137,27 @@ describe('SDK against a real dhp server', () => {
     await assert.rejects(client.tts.get(999999), (e: unknown) => e instanceof DhpError && e.status === 404);
   });
 
+  it('waitFor stops at once when aborted, even in the middle of a poll that hangs', async () => {
+    // A stand-in whose task endpoint never answers; the token endpoint goes to dhp.
+    const server: Server = createServer(async (req, res) => {
+      if (!req.url?.startsWith('/openapi/oauth/')) return; // hangs
+      const r = await fetch(h.base + req.url);
+      res.writeHead(r.status, { 'content-type': 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = new DhpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, appId, secret, maxRetries: 0 });
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(new Error('stopped by the caller')), 300);
+      const t0 = Date.now();
+      await assert.rejects(c.waitFor('video', 1, { signal: abort.signal }), /stopped by the caller/);
+      assert.ok(Date.now() - t0 < 2000, `aborted after ${Date.now() - t0} ms`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('retries 503 with Retry-After, and never retries a 400', async () => {
     // A stand-in that answers the account endpoint 503 twice, then proxies everything to dhp.
     let accountHits = 0;

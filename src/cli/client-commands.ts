@@ -82,7 +82,7 @@ async function login(args: string[]): Promise<number> {
   try {
     await new DhpClient({ baseUrl, appId, secret, maxRetries: 1 }).getToken();
   } catch (err) {
-    if (err instanceof DhpError) throw new CliError(`login failed: ${err.message}`, EXIT.failed);
+    if (err instanceof DhpError) throw new CliError(`login failed: ${err.message}`, err.code === 'SIGNATURE_INVALID' ? EXIT.credentials : EXIT.failed);
     throw err;
   }
   const file = saveCredentials({ baseUrl, appId, secret });

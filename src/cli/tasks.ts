@@ -94,7 +94,7 @@ export interface FinishOptions extends Outputs { json: boolean }
 export async function finish(client: DhpClient, kind: Kind, id: string, opts: FinishOptions): Promise<number> {
   const info = KINDS[kind];
   const stop = new AbortController();
-  // The SDK cannot abort a poll in flight; a second Ctrl-C does not wait for it.
+  // The first Ctrl-C aborts the wait (and a poll or download in flight); a second one exits at once, whatever is left.
   const onSigint = () => { if (stop.signal.aborted) process.exit(EXIT.interrupted); stop.abort(); };
   process.on('SIGINT', onSigint);
   const shown = progress(`${kind} ${id}`);

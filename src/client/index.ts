@@ -281,27 +281,27 @@ export class DhpClient {
   readonly voices = {
     listPublic: (q: VoiceQuery = {}): PagePromise<Voice> => this.list('/openapi/speaker/v2/fastPublicPageList', q),
     clone: (body: CloneBody, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('POST', '/openapi/speaker/v3/clone', { ...o, body }),
-    getClone: (speakerId: string): Promise<ClonedVoice> => this.request('GET', `/openapi/speaker/v2/clone/${encodeURIComponent(speakerId)}`),
+    getClone: (speakerId: string, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('GET', `/openapi/speaker/v2/clone/${encodeURIComponent(speakerId)}`, o),
     listClones: (q: CloneListQuery = {}): PagePromise<ClonedVoice> => this.list('/openapi/speaker/v2/clonePageList', q),
   };
 
   readonly tts = {
     create: (body: TtsCreateBody, o: RequestOptions = {}): Promise<TtsCreated> => this.request('POST', '/openapi/speaker/v3/fastTts', { ...o, body }),
-    get: (id: number | string): Promise<Tts> => this.request('GET', `/openapi/speaker/v2/tts/${encodeURIComponent(String(id))}`),
+    get: (id: number | string, o: RequestOptions = {}): Promise<Tts> => this.request('GET', `/openapi/speaker/v2/tts/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Tts> => this.list('/openapi/speaker/v2/tts/pageList', q),
   };
 
   readonly trainings = {
     create: (body: TrainingCreateBody, o: RequestOptions = {}): Promise<TrainingCreated> => this.request('POST', '/openapi/video/v3/create/training', { ...o, body }),
-    get: (id: number | string): Promise<Training> => this.request('GET', `/openapi/video/v2/training/get/${encodeURIComponent(String(id))}`),
+    get: (id: number | string, o: RequestOptions = {}): Promise<Training> => this.request('GET', `/openapi/video/v2/training/get/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Training> => this.list('/openapi/video/v2/training/pageList', q),
   };
 
   readonly videos = {
     create: (body: VideoCreateBody, o: RequestOptions = {}): Promise<VideoCreated> => this.request('POST', '/openapi/video/v3/simpleCreate', { ...o, body }),
-    get: (id: number | string): Promise<Video> => this.request('GET', `/openapi/video/v2/get/${encodeURIComponent(String(id))}`),
+    get: (id: number | string, o: RequestOptions = {}): Promise<Video> => this.request('GET', `/openapi/video/v2/get/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Video> => this.list('/openapi/video/v2/pageList', q),
-    cancel: (id: number | string): Promise<Video> => this.request('POST', `/openapi/video/v2/cancel/${encodeURIComponent(String(id))}`),
+    cancel: (id: number | string, o: RequestOptions = {}): Promise<Video> => this.request('POST', `/openapi/video/v2/cancel/${encodeURIComponent(String(id))}`, o),
   };
 
   readonly consent = {
@@ -326,7 +326,7 @@ export class DhpClient {
     const terminal = TERMINAL[kind];
     let last: number | undefined;
     for (;;) {
-      const rec = await this.fetchForWait(kind, id);
+      const rec = await this.fetchForWait(kind, id, { signal: opts.signal });
       const status = kind === 'video' ? (rec as Video).synthesisStatus : (rec as Tts | Training | ClonedVoice).status;
       if (status !== last) { last = status; opts.onProgress?.(rec as WaitRecord<K>, status); }
       if (terminal.includes(status)) return rec as WaitRecord<K>;
@@ -337,12 +337,12 @@ export class DhpClient {
     }
   }
 
-  private fetchForWait(kind: WaitKind, id: number | string): Promise<Tts | Training | ClonedVoice | Video> {
+  private fetchForWait(kind: WaitKind, id: number | string, o: RequestOptions): Promise<Tts | Training | ClonedVoice | Video> {
     switch (kind) {
-      case 'tts': return this.tts.get(id);
-      case 'training': return this.trainings.get(id);
-      case 'voice': return this.voices.getClone(String(id));
-      case 'video': return this.videos.get(id);
+      case 'tts': return this.tts.get(id, o);
+      case 'training': return this.trainings.get(id, o);
+      case 'voice': return this.voices.getClone(String(id), o);
+      case 'video': return this.videos.get(id, o);
     }
   }
 }
