@@ -22,6 +22,13 @@ export function describeValidation(errors: AjvError[], context: string | undefin
     case 'pattern':
       return field === 'id' ? 'id must be a positive integer (path parameter).' : `${field} has an invalid format (${where}).`;
     case 'anyOf': return `${field} has an invalid value or type (${where}).`;
+    case 'minLength': {
+      const n = Number(e.params?.limit);
+      return n === 1 ? `${field} must not be empty (${where}).` : `${field} must be at least ${n} characters long (${where}).`;
+    }
+    case 'maxLength': return `${field} must be at most ${Number(e.params?.limit)} characters long (${where}).`;
+    case 'minimum': return `${field} must be at least ${Number(e.params?.limit)} (${where}).`;
+    case 'maximum': return `${field} must be at most ${Number(e.params?.limit)} (${where}).`;
     default: return `${field} ${e.message ?? 'is invalid'} (${where}).`;
   }
 }
