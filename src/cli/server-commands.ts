@@ -23,7 +23,7 @@ async function serve(args: string[]): Promise<number> {
   const app = await createApp(config);
   const base = await app.listen();
   if (await app.services.apps.count() === 0) printFirstApp(await app.services.apps.create({ name: 'default' }), base);
-  app.log.info({ url: base, docs: `${base}/docs`, data: config.dataDir }, 'dhp is serving');
+  app.log.info({ url: base, console: `${base}/console`, docs: `${base}/docs`, data: config.dataDir }, 'dhp is serving');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -43,6 +43,8 @@ First start: created the default app. Keep the secret; it is shown only here.
 Try it:
   TS=$(date +%s%3N); SIGN=$(printf '%s' "${created.appId}\${TS}${created.secret}" | md5sum | cut -d' ' -f1)
   curl "${base}/openapi/oauth/token?grant_type=sign&appId=${created.appId}&timestamp=\${TS}&sign=\${SIGN}"
+or open the console at ${base}/console, or from another terminal:
+  npx dhp login --base-url ${base} --app-id ${created.appId} --secret ${created.secret}
 
 `);
 }
