@@ -10,6 +10,10 @@ import { DhpClient } from '../src/client/index.js';
 import { decodeWav } from '../src/media/wav.js';
 import { parseSrt } from '../src/media/srt.js';
 import { removeDir, startDhp, type Harness } from './helpers.js';
+import { faceVideo, Speech } from './fixtures.js';
+
+const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
+const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 
 const require = createRequire(import.meta.url);
 const FFPROBE = existsSync('/usr/bin/ffprobe') ? '/usr/bin/ffprobe' : (require('@ffprobe-installer/ffprobe') as { path: string }).path;
@@ -222,6 +226,38 @@ describe('dhp client commands against a real server', () => {
     const notThere = await dhp(['wait', 'tts', String(created.id), '-o', file('nowhere/x.wav')]);
     assert.equal(notThere.code, 2);
     assert.match(notThere.err, /folder .*nowhere does not exist/);
+  });
+
+  test('voice clone and avatar train upload local sample, video and consent files, wait, and the results are listed as --mine', async () => {
+    const speech = new Speech();
+    try {
+      await speech.sample(file('me.wav'), 'en-us+f3', 70, 12);
+      await speech.consent(file('voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
+      await speech.consent(file('avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', file('avatar-consent.mp4'));
+    } finally { await speech.close(); }
+    faceVideo(file('me.mp4'), 6);
+
+    const voice = await dhp(['voice', 'clone', '--audio', file('me.wav'), '--consent', file('voice-consent.wav'), '--consent-text', VOICE_CONSENT, '--name', 'jane', '--json']);
+    assert.equal(voice.code, 0, voice.err);
+    const cloned = JSON.parse(voice.out);
+    assert.equal(cloned.status, 2, voice.out);
+    assert.match(voice.err, /uploading \S*me\.wav/);
+    const mine = JSON.parse((await dhp(['voices', '--mine', '--json'])).out);
+    assert.ok(mine.some((v: any) => v.speakerId === cloned.speakerId), JSON.stringify(mine));
+
+    const avatar = await dhp(['avatar', 'train', '--video', file('me.mp4'), '--consent', file('avatar-consent.mp4'), '--consent-text', AVATAR_CONSENT, '--name', 'jane', '--json']);
+    assert.equal(avatar.code, 0, avatar.err);
+    const trained = JSON.parse(avatar.out);
+    assert.equal(trained.status, 2, avatar.out);
+    assert.ok(Number.isInteger(trained.sceneId), avatar.out);
+    const scenes = JSON.parse((await dhp(['avatars', '--mine', '--json'])).out);
+    assert.ok(scenes.some((t: any) => t.sceneId === trained.sceneId), JSON.stringify(scenes));
+
+    // The clone speaks a video of the trained avatar.
+    const video = await dhp(['video', 'create', '--avatar', String(trained.sceneId), '--text', 'My own face and my own voice.', '--voice', cloned.speakerId, '-o', file('mine.mp4'), '--json']);
+    assert.equal(video.code, 0, video.err);
+    assert.equal(JSON.parse(video.out).synthesisStatus, 3, video.out);
+    assert.equal(probe(file('mine.mp4')).video.codec_name, 'h264');
   });
 
   test('logout removes the saved credentials', async () => {

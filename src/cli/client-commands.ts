@@ -188,9 +188,12 @@ function nameOf(m: Media): string {
 /** After a create: wait (the default) or, with --no-wait, print the API's answer and how to wait later. */
 async function started(client: DhpClient, kind: Kind, id: string, created: unknown, p: Parsed): Promise<number> {
   const json = Boolean(p.flags.json);
-  process.stderr.write(`${KINDS[kind].noun} ${id} created\n`);
-  if (p.flags['no-wait']) return print(json, created, () => `wait for it with: dhp wait ${kind} ${id}\n`);
-  return finish(client, kind, id, { json, output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt') });
+  const announce = `${KINDS[kind].noun} ${id} created\n`;
+  if (p.flags['no-wait']) {
+    process.stderr.write(announce);
+    return print(json, created, () => `wait for it with: dhp wait ${kind} ${id}\n`);
+  }
+  return finish(client, kind, id, { json, output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt'), announce });
 }
 
 function noWaitWithOutputs(p: Parsed) {

@@ -84,7 +84,11 @@ export function checkOutputs(kind: Kind, out: Outputs): void {
 
 const shellWord = (s: string) => (/^[\w./:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-export interface FinishOptions extends Outputs { json: boolean }
+export interface FinishOptions extends Outputs {
+  json: boolean;
+  /** Printed (stderr) once Ctrl-C is handled, so that whoever reads it may already interrupt. */
+  announce?: string;
+}
 
 /**
  * Waits for a task with a progress display on stderr, downloads its results, then prints the
@@ -97,6 +101,7 @@ export async function finish(client: DhpClient, kind: Kind, id: string, opts: Fi
   // The first Ctrl-C aborts the wait (and a poll or download in flight); a second one exits at once, whatever is left.
   const onSigint = () => { if (stop.signal.aborted) process.exit(EXIT.interrupted); stop.abort(); };
   process.on('SIGINT', onSigint);
+  if (opts.announce) process.stderr.write(opts.announce);
   const shown = progress(`${kind} ${id}`);
   try {
     const rec = await client.waitFor(info.sdk, id, {
