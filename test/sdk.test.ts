@@ -2,6 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { DhpClient, DhpError, Page, _setTokenStateForTesting, verifyCallback, type Tts } from '../src/client/index.js';
 import { encodeWavPcm16 } from '../src/media/wav.js';
 import { removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
@@ -243,5 +246,25 @@ describe('SDK against a real dhp server', () => {
     assert.equal(up.size, wav.length);
     const fromBlob = await client.files.upload(new Blob([new Uint8Array(wav)], { type: 'audio/wav' }), 'tone2.wav');
     assert.match(fromBlob.url, /^https?:\/\//);
+  });
+
+  it('files.upload streams a file: a Node stream and a web ReadableStream, read in small chunks', async () => {
+    const rate = 22050;
+    const samples = new Int16Array(rate * 3);
+    for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * 330 * i) / rate) * 9000);
+    const file = path.join(h.dir, 'streamed.wav');
+    writeFileSync(file, encodeWavPcm16(samples, rate));
+    const size = statSync(file).size;
+    const fromNode = await client.files.upload(createReadStream(file, { highWaterMark: 4096 }), 'streamed.wav');
+    assert.equal(fromNode.kind, 'audio');
+    assert.equal(fromNode.size, size);
+    assert.ok(Math.abs(fromNode.durationMs! - 3000) < 50, String(fromNode.durationMs));
+    const fromWeb = await client.files.upload(Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>, 'we"ird\nname.wav');
+    assert.equal(fromWeb.size, size);
+    // What was stored is byte for byte the file.
+    assert.deepEqual(Buffer.from(await (await fetch(fromWeb.url)).arrayBuffer()), readFileSync(file));
+    // A stream that is not media is refused like any upload.
+    await assert.rejects(client.files.upload((async function* () { yield new TextEncoder().encode('not media at all'); })(), 'x.wav'),
+      (e: unknown) => e instanceof DhpError && e.status === 400);
   });
 });

@@ -140,8 +140,36 @@ const TERMINAL: Record<WaitKind, number[]> = { tts: [2, 3], training: [2, 3, 4],
 interface CallOptions extends RequestOptions {
   body?: unknown;
   form?: FormData;
+  /** A body that can be sent once only (a stream): never retried. */
+  stream?: { body: ReadableStream<Uint8Array>; contentType: string };
   auth?: boolean;
   query?: Record<string, string>;
+}
+
+/** What files.upload takes: bytes, a Blob or File, or a stream of bytes (Node.js, Deno, Bun). */
+export type UploadSource = Blob | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** A multipart/form-data body with one file field, streamed from `source` without buffering it. */
+function multipartStream(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, filename: string): { body: ReadableStream<Uint8Array>; contentType: string } {
+  const boundary = `----dhp${toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)))}`;
+  const enc = new TextEncoder();
+  const safeName = filename.replace(/["\\\r\n]/g, '_');
+  const head = enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = enc.encode(`\r\n--${boundary}--\r\n`);
+  const chunks = (async function* () {
+    yield head;
+    yield* (source as AsyncIterable<Uint8Array>);
+    yield tail;
+  })();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await chunks.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel(reason) { await chunks.return?.(reason); },
+  });
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 export class DhpClient {
@@ -200,7 +228,7 @@ export class DhpClient {
     try {
       return await this.send<T>(method, path, opts, token);
     } catch (e) {
-      if (!(e instanceof DhpError) || e.status !== 401 || (e.code !== 'UNAUTHORIZED' && e.code !== 'TOKEN_EXPIRED')) throw e;
+      if (!(e instanceof DhpError) || e.status !== 401 || (e.code !== 'UNAUTHORIZED' && e.code !== 'TOKEN_EXPIRED') || opts.stream) throw e;
       if (this._token === token) { this._token = undefined; this._tokenExpiresAt = 0; }
       token = await this.getToken(true);
       return this.send<T>(method, path, opts, token);
@@ -213,24 +241,28 @@ export class DhpClient {
     const qs = params.toString();
     const url = `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
     const headers: Record<string, string> = { accept: 'application/json' };
-    let body: string | FormData | undefined;
-    if (opts.form) body = opts.form;
+    let body: string | FormData | ReadableStream<Uint8Array> | undefined;
+    if (opts.stream) { headers['content-type'] = opts.stream.contentType; body = opts.stream.body; }
+    else if (opts.form) body = opts.form;
     else if (opts.body !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.body); }
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
 
+    const maxRetries = opts.stream ? 0 : this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await this.fetchImpl(url, { method, headers, body, signal: opts.signal });
+        // duplex: 'half' is what fetch needs to send a stream (Node.js, Deno; not in the DOM typings yet).
+        const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: opts.signal, ...(opts.stream ? { duplex: 'half' } : {}) };
+        res = await this.fetchImpl(url, init);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
-        if (attempt >= this.maxRetries) {
+        if (attempt >= maxRetries) {
           throw new DhpError(`Request failed: ${(err as Error)?.message ?? String(err)}`, RETRYABLE_NETWORK, 0);
         }
         await sleep(this.backoff(attempt), opts.signal);
         continue;
       }
-      if ((res.status === 429 || res.status >= 500) && attempt < this.maxRetries) {
+      if ((res.status === 429 || res.status >= 500) && attempt < maxRetries) {
         const ra = retryAfterMs(res.headers.get('retry-after'));
         await res.body?.cancel().catch(() => {});
         await sleep(ra !== undefined ? Math.min(ra, this.retryMaxMs * 4) : this.backoff(attempt), opts.signal);
@@ -311,11 +343,14 @@ export class DhpClient {
 
   readonly files = {
     /** Uploads a local file (dhp extension); use the returned url as videoUrl, audioUrl or authorizeUrl. */
-    upload: (data: Blob | Uint8Array, filename: string, o: RequestOptions = {}): Promise<UploadResult> => {
-      const form = new FormData();
-      const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>]);
-      form.append('file', blob, filename);
-      return this.request('POST', '/openapi/file/upload', { ...o, form });
+    upload: (data: UploadSource, filename: string, o: RequestOptions = {}): Promise<UploadResult> => {
+      if (data instanceof Blob || data instanceof Uint8Array) {
+        const form = new FormData();
+        form.append('file', data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>]), filename);
+        return this.request('POST', '/openapi/file/upload', { ...o, form });
+      }
+      // A stream is sent as it is read, once: no retry can replay it.
+      return this.request('POST', '/openapi/file/upload', { ...o, stream: multipartStream(data, filename) });
     },
   };
 
