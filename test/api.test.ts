@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
+import { ABANDONED_AFTER_MS } from '../src/api/idempotency.js';
 import { decodeWav } from '../src/media/wav.js';
 import { parseSrt } from '../src/media/srt.js';
 import { signature } from '../src/services/auth.js';
@@ -288,7 +289,23 @@ describe('audio synthesis', () => {
     assert.equal(d.body.code, '0');
     assert.notEqual(d.body.data.id, a.body.data.id);
   });
+  test('Idempotency-Key left in progress by a process that died: refused while fresh, taken over once abandoned', async () => {
+    const app = (await h.app.services.apps.byAppId(alice.appId))!;
+    const body = { speakerId: 'en-us-male', content: 'After a crash.' };
+    const stuck = async (key: string, ageMs: number) => h.app.services.db.insertInto('idempotency').values({
+      app_pk: app.id, route: 'fastTts', key, request_hash: 'from the request that died', status_code: 0, response: '', created_at: Date.now() - ageMs,
+    }).execute();
+    await stuck('fresh-key', 1_000);
+    const fresh = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'fresh-key' });
+    assert.equal(fresh.status, 409);
+    await stuck('abandoned-key', ABANDONED_AFTER_MS + 1_000);
+    const taken = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'abandoned-key' });
+    assert.equal(taken.body.code, '0', JSON.stringify(taken.body));
+    const again = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'abandoned-key' });
+    assert.deepEqual(again.body, taken.body, 'and from then on it replays as usual');
+  });
 });
+
 
 describe('callbacks', () => {
   test('tts-synthesis callback: spec body, signed with the app secret, callbackStatus 1', async () => {

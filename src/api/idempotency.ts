@@ -5,12 +5,21 @@ import { ApiError } from '../domain/errors.js';
 import type { Db } from '../store/db.js';
 
 const IN_PROGRESS = 0;
+/**
+ * A create answers in milliseconds (the work itself is queued), so a key still "in progress"
+ * after this long belongs to a request whose process died before recording its answer; the
+ * next request with the key takes it over instead of being refused until the key expires.
+ */
+export const ABANDONED_AFTER_MS = 60_000;
 
 /**
  * `Idempotency-Key` on create endpoints: the same key with the same body answers
  * the first response again; with another body it is a 409. A placeholder row is
  * written first, so two concurrent requests with one key cannot both create.
- * Failed requests release the key, so the caller can fix the input and retry.
+ * Failed requests release the key, so the caller can fix the input and retry. A key left
+ * "in progress" by a process that died is taken over after ABANDONED_AFTER_MS. The task and
+ * the recorded answer are written one after the other, so a crash between the two (a window
+ * of a millisecond or so) can still let the retry create a second task.
  */
 export class Idempotency {
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly ttlMs: number) {}
@@ -29,7 +38,12 @@ export class Idempotency {
         .where('created_at', '<', now - this.ttlMs).execute();
       const existing = await tx.selectFrom('idempotency').selectAll()
         .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).executeTakeFirst();
-      if (existing) return existing;
+      if (existing && !(existing.status_code === IN_PROGRESS && existing.created_at < now - ABANDONED_AFTER_MS)) return existing;
+      if (existing) {
+        await tx.updateTable('idempotency').set({ request_hash: hash, created_at: now })
+          .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+        return null;
+      }
       await tx.insertInto('idempotency').values({
         app_pk: appPk, route, key, request_hash: hash, status_code: IN_PROGRESS, response: '', created_at: now,
       }).execute();
