@@ -78,8 +78,16 @@ export class ConsentService {
     readonly required: boolean,
   ) {}
 
-  create(tx: Executor, appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<number> {
-    return this.records.create(tx, appPk, subject, subjectId, url, text);
+  /**
+   * The consent a training or cloning job checks: the one an earlier attempt of the same job
+   * recorded (same subject, URL and text, recorded since the job was queued), else a new one.
+   * A retried job thus neither adds a consent row nor checks the recording twice.
+   */
+  async forJob(job: Job, appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<number> {
+    const earlier = await this.db.selectFrom('consents').select('id')
+      .where('subject', '=', subject).where('subject_id', '=', subjectId).where('authorize_url', '=', url).where('authorize_text', '=', text)
+      .where('created_at', '>=', job.created_at).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return earlier ? Number(earlier.id) : this.records.create(this.db, appPk, subject, subjectId, url, text);
   }
 
   /** Historical authorization (7.1, 7.2): record a new consent for an existing subject and check it as a task. */

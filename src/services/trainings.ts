@@ -113,7 +113,7 @@ export class TrainingService {
     await this.setStatus(t.id, TrainingStatus.Training, '');
 
     // Consent first: it is cheaper than training, and a refusal ends the job.
-    const consentId = await this.consent.create(this.db, t.app_pk, 'training', t.id, t.authorize_url, t.authorize_text);
+    const consentId = await this.consent.forJob(job, t.app_pk, 'training', t.id, t.authorize_url, t.authorize_text);
     const consent = await this.consent.verify(consentId);
     if (consent.state === 'refused' && this.consent.required) {
       return this.finish(t, TrainingStatus.Rejected, `Consent was not verified: ${consent.reason}`);

@@ -136,7 +136,7 @@ export class VoiceService {
     if (!v || v.status === VoiceStatus.Success || v.status === VoiceStatus.Failed) return;
     await this.db.updateTable('voices').set({ status: VoiceStatus.Training, updated_at: this.clock.now() }).where('id', '=', v.id).execute();
 
-    const consentId = await this.consent.create(this.db, v.app_pk, 'voice', Number(v.id), v.authorize_url, v.authorize_text);
+    const consentId = await this.consent.forJob(job, v.app_pk, 'voice', Number(v.id), v.authorize_url, v.authorize_text);
     const consent = await this.consent.verify(consentId);
     if (consent.state === 'refused' && this.consent.required) {
       return this.finish(v, VoiceStatus.Failed, `Consent was not verified: ${consent.reason}`);
