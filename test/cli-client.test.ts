@@ -195,6 +195,22 @@ describe('dhp client commands against a real server', () => {
     assert.ok(Math.abs(Number(p.video.duration) * 1000 - audioMs) < 100, `video ${p.video.duration} s vs ${audioMs} ms`);
   });
 
+  test('on a terminal the wait is one line redrawn in place, with a progress bar for a video', async () => {
+    // `script` (util-linux) runs the CLI on a pseudo-terminal and copies what it shows.
+    const text = 'A progress bar fills while the frames are drawn. '.repeat(5);
+    const cmd = [process.execPath, '--import', 'tsx', 'src/cli/run.ts', 'video', 'create', '--avatar', String(publicAvatar), '--text', text, '--voice', 'en-us-male']
+      .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const shown = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(shown.code, 0, shown.out);
+    assert.match(shown.out, /\r\x1b\[2Kvideo \d+: \[#*\.*\] +\d+% Processing/, JSON.stringify(shown.out.slice(0, 400)));
+    assert.match(shown.out, /\[#{20}\] 100% Success/);
+  });
+
   test('Ctrl-C stops waiting with exit 130 and says how to resume; dhp wait then completes it', async () => {
     const text = 'This video is long enough to be interrupted. The task keeps running on the server while the command line stops waiting.';
     let sent = false;

@@ -131,6 +131,22 @@ describe('built-in avatars', () => {
     assert.equal(typeof cb.data.duration, 'string');
   });
 
+  test('progress (a dhp addition) rises while the video renders and is 100 once it succeeded', async () => {
+    const text = 'Progress is reported while the frames are drawn and encoded. '.repeat(6);
+    const id = await create(alice, { sceneId: String(CHARACTERS[1].id), text, speakerId: 'en-us-male' });
+    const seen: Array<[number, number]> = [];
+    const v = await waitFor(`video ${id}`, async () => {
+      const r = (await alice.call('GET', `/openapi/video/v2/get/${id}`)).body.data;
+      seen.push([r.synthesisStatus, r.progress]);
+      return [1, 2].includes(r.synthesisStatus) ? null : r;
+    }, 180_000);
+    assert.equal(v.synthesisStatus, 3, v.failReason);
+    assert.equal(v.progress, 100);
+    const percents = seen.map(([, p]) => p);
+    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), `never backwards: ${percents.join(' ')}`);
+    assert.ok(seen.some(([s, p]) => s === 2 && p > 10 && p < 100), `a value between seen while processing: ${JSON.stringify(seen)}`);
+  });
+
   test('silent audio keeps the mouth closed', async () => {
     const character = CHARACTERS[0];
     const v = await done(alice, await create(alice, { sceneId: character.id, audioUrl: files.url('silence.wav') }));

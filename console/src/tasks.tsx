@@ -70,6 +70,9 @@ function VideoTask({ v }: { v: Video }) {
   const ok = statusOf('video', v.synthesisStatus).ok && v.videoUrl;
   return (
     <Task kind="video" status={v.synthesisStatus} name={names.video(v)} meta={[v.createTime, v.durationMs && seconds(Number(v.durationMs))].filter(Boolean).join(' · ')}>
+      {v.synthesisStatus === 2 && (
+        <progress max={100} value={v.progress} aria-label={`${names.video(v)}: ${v.progress}% done`}>{v.progress}%</progress>
+      )}
       {ok && <video controls preload="metadata" src={v.videoUrl!} poster={v.coverUrl ?? undefined} aria-label={names.video(v)} />}
       {ok && <Downloads links={[['MP4', v.videoUrl], ['SRT', v.srtUrl], ['cover', v.coverUrl]]} />}
       <Reason text={v.failReason} />

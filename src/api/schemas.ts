@@ -191,6 +191,7 @@ export const VideoRecord = Type.Object({
   createTime: Type.String(),
   updateTime: Type.String(),
   failReason: NullableString,
+  progress: Type.Integer({ minimum: 0, maximum: 100, description: 'dhp addition: how far the synthesis is, 0 to 100; 100 once it succeeded' }),
 });
 
 /** What /openapi/file/upload answers (a dhp extension). */

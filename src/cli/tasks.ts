@@ -106,7 +106,7 @@ export async function finish(client: DhpClient, kind: Kind, id: string, opts: Fi
   try {
     const rec = await client.waitFor(info.sdk, id, {
       intervalMs: 1000, timeoutMs: Infinity, signal: stop.signal,
-      onProgress: (_r, s) => shown.status(statusName(kind, s)),
+      onProgress: (r, s) => shown.status(statusName(kind, s), (r as { progress?: number }).progress),
     });
     shown.done();
     const ok = info.status(rec) === info.success;

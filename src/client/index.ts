@@ -130,6 +130,7 @@ type WaitId<K extends WaitKind> = K extends 'voice' ? string : number | string;
 export interface WaitOptions<R> {
   intervalMs?: number;
   timeoutMs?: number;
+  /** Called with the record whenever its status (or, for a video, its progress) changes. */
   onProgress?: (record: R, status: number) => void;
   signal?: AbortSignal;
 }
@@ -359,11 +360,13 @@ export class DhpClient {
     const interval = opts.intervalMs ?? 1000;
     const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
     const terminal = TERMINAL[kind];
-    let last: number | undefined;
+    let last: string | undefined;
     for (;;) {
       const rec = await this.fetchForWait(kind, id, { signal: opts.signal });
       const status = kind === 'video' ? (rec as Video).synthesisStatus : (rec as Tts | Training | ClonedVoice).status;
-      if (status !== last) { last = status; opts.onProgress?.(rec as WaitRecord<K>, status); }
+      // A video's progress (a dhp addition) moves within one status.
+      const seen = `${status}:${(rec as { progress?: number }).progress ?? ''}`;
+      if (seen !== last) { last = seen; opts.onProgress?.(rec as WaitRecord<K>, status); }
       if (terminal.includes(status)) return rec as WaitRecord<K>;
       if (Date.now() + interval > deadline) {
         throw new DhpError(`Timed out waiting for ${kind} ${id} (last status ${status}).`, 'WAIT_TIMEOUT', 0);

@@ -183,6 +183,8 @@ export type Video = {
   createTime: string;
   updateTime: string;
   failReason: string | null;
+  /** dhp addition: how far the synthesis is, 0 to 100; 100 once it succeeded */
+  progress: number;
 };
 
 export type VideoCreateBody = {

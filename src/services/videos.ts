@@ -38,6 +38,7 @@ export interface VideoInput {
 export interface VideoView {
   id: number; videoName: string | null; videoFormat: string; synthesisStatus: number; videoUrl: string | null; srtUrl: string | null;
   duration: string | null; durationMs: string | null; coverUrl: string | null; createTime: string; updateTime: string; failReason: string | null;
+  progress: number;
 }
 
 /** An input the task could not use (status 7), as opposed to the synthesis itself failing (status 4). */
@@ -147,7 +148,7 @@ export class VideoService {
         .then((r) => { if (r?.status === SynthesisStatus.Canceled) abort.abort(); }, () => undefined);
     }, 500);
     try {
-      const made = await this.media.run(`video-${v.id}`, (dir) => this.produce(v, dir, abort.signal));
+      const made = await this.media.run(`video-${v.id}`, (dir) => this.produce(v, dir, abort.signal, this.progressOf(Number(v.id))));
       if (!made) return;
       await this.db.transaction().execute(async (tx) => {
         await this.finishIn(tx, v, SynthesisStatus.Success, null, made);
@@ -167,7 +168,24 @@ export class VideoService {
     if (v) await this.finish(v, SynthesisStatus.Failed, reason);
   }
 
-  private async produce(v: Video, dir: string, signal: AbortSignal) {
+  /**
+   * Records how far a synthesis is (0..100, a dhp addition to the record), at most every 500 ms
+   * unless a stage ends; never backwards, and only while the video is still processing.
+   */
+  private progressOf(id: number): (percent: number, force?: boolean) => void {
+    let written = 0;
+    let at = 0;
+    return (percent, force = false) => {
+      const p = Math.min(99, Math.max(0, Math.round(percent)));
+      if (p <= written || (!force && this.clock.now() - at < 500)) return;
+      written = p;
+      at = this.clock.now();
+      this.db.updateTable('videos').set({ progress: p }).where('id', '=', id).where('status', '=', SynthesisStatus.Processing)
+        .execute().catch(() => undefined);
+    };
+  }
+
+  private async produce(v: Video, dir: string, signal: AbortSignal, progress: (percent: number, force?: boolean) => void) {
     const tools = await this.media.tools();
     const scene = await this.resolveScene(v.app_pk, Number(v.scene_id)).catch((err: Error) => { throw new UnusableInput(err.message); });
 
@@ -192,6 +210,7 @@ export class VideoService {
     }
     const durationMs = Math.round((await probe(tools, wav)).durationMs);
     if (durationMs <= 0) throw new UnusableInput('The speech is empty.');
+    progress(10, true);
 
     // 2. Reserve the real duration now that it is known.
     try {
@@ -207,11 +226,13 @@ export class VideoService {
       throw err;
     }
 
-    // 3. The picture.
+    // 3. The picture: 10..95 %.
     let video: string;
     let cover: string;
     if (scene.kind === 'builtin') {
-      const r = await renderAvatarVideo(tools.ffmpeg, { character: String(scene.character.id), audioWav: wav, phonemes, durationMs }, path.join(dir, 'render'));
+      const r = await renderAvatarVideo(tools.ffmpeg, {
+        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, onProgress: (done) => progress(10 + 85 * done),
+      }, path.join(dir, 'render'));
       ({ video, cover } = r);
     } else {
       const clip = {
@@ -220,9 +241,13 @@ export class VideoService {
       };
       const composed = await composeVideo(tools, clip, wav, path.join(dir, 'compose'), { pn: v.pn as LoopDirection, signal });
       ({ video, cover } = composed);
+      progress(this.lipsync ? 20 : 95, true);
       if (this.lipsync) {
         const synced = path.join(dir, 'lipsync.mp4');
-        await this.lipsync.render({ video, audio: wav, output: synced, pn: v.pn as LoopDirection, signal });
+        await this.lipsync.render({
+          video, audio: wav, output: synced, pn: v.pn as LoopDirection, signal,
+          onProgress: (p) => { if (p.progress !== undefined) progress(20 + 0.75 * p.progress); },
+        });
         video = synced;
       }
     }
@@ -295,6 +320,7 @@ export class VideoService {
       duration: ms === null ? null : (ms / 1000).toFixed(3), durationMs: ms === null ? null : String(ms),
       coverUrl: v.cover_key ? this.fileUrl(v.cover_key) : null,
       createTime: formatDateTime(Number(v.created_at)), updateTime: formatDateTime(Number(v.updated_at)), failReason: v.fail_reason,
+      progress: v.status === SynthesisStatus.Success ? 100 : Number(v.progress),
     };
   }
 }

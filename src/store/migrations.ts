@@ -218,6 +218,11 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0005_video_progress': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('videos').addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -191,6 +191,8 @@ export interface VideosTable {
   cover_key: string | null;
   duration_ms: number | null;
   callback_status: number;
+  /** 0..100 while processing (dhp addition), 100 once it succeeded. */
+  progress: Generated<number>;
   created_at: number;
   updated_at: number;
 }

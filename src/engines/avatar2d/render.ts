@@ -36,6 +36,8 @@ export interface RenderInput {
   method?: RenderMethod;
   /** x264 preset: slower presets give smaller files at the same quality. */
   preset?: X264Preset;
+  /** Called with the share of frames handed to the encoder (0..1), at most once per percent. */
+  onProgress?: (done: number) => void;
 }
 
 export type X264Preset = 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium';
@@ -323,6 +325,7 @@ export async function renderAvatarVideo(ffmpegPath: string, input: RenderInput, 
   const encode: EncodeJob = {
     ffmpegPath, audioWav: input.audioWav, durationMs: input.durationMs, width, height, fps, out: video,
     preset: input.preset ?? DEFAULT_PRESET,
+    onFrame: frameReporter(input.onProgress),
   };
 
   if ((input.method ?? 'pipe') === 'pipe') {
@@ -355,6 +358,7 @@ interface EncodeJob {
   fps: number;
   out: string;
   preset: X264Preset;
+  onFrame: (index: number, total: number) => void;
 }
 
 /** Output options shared by both methods: H.264 + AAC, cut to the audio's exact length. */
@@ -388,9 +392,21 @@ async function encodePiped(job: EncodeJob, timeline: FrameState[], composer: Fra
       await inFlight[slot];
       composer.paste(timeline[f], buffers[slot]);
       inFlight[slot] = writeChunk(stdin, buffers[slot]);
+      job.onFrame(f + 1, timeline.length);
     }
     await Promise.all(inFlight);
   });
+}
+
+/** Turns per-frame calls into at most one onProgress call per whole percent. */
+function frameReporter(onProgress: RenderInput['onProgress']): EncodeJob['onFrame'] {
+  let last = -1;
+  return (index, total) => {
+    const percent = Math.floor((index / total) * 100);
+    if (!onProgress || percent === last) return;
+    last = percent;
+    onProgress(percent / 100);
+  };
 }
 
 function writeChunk(stream: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
