@@ -29,9 +29,9 @@ interface Run { code: number | null; out: string; err: string }
  * `onStderr` sees stderr as it arrives and may signal the child.
  */
 function dhp(args: string[], opts: { env?: Record<string, string>; onStderr?: (soFar: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: config, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: config, DHP_FROM_SOURCE: '1', ...opts.env };
   for (const k of ['DHP_BASE_URL', 'DHP_APP_ID', 'DHP_SECRET']) if (!opts.env?.[k]) delete env[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/dhp.js', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -69,8 +69,8 @@ describe('dhp client commands against a real server', () => {
     writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith(${JSON.stringify(pathToFileURL(path.join(root, 'src')).href)})) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`);
     writeFileSync(file('trace.mjs'), `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hooks).href)});`);
     const r = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, ['--import', file('trace.mjs'), '--import', 'tsx', 'src/cli/run.ts', 'account'], {
-        cwd: root, env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: ['ignore', 'ignore', 'pipe'],
+      const child = spawn(process.execPath, ['--import', file('trace.mjs'), 'bin/dhp.js', 'account'], {
+        cwd: root, env: { ...process.env, XDG_CONFIG_HOME: config, DHP_FROM_SOURCE: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
       });
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
@@ -198,10 +198,10 @@ describe('dhp client commands against a real server', () => {
   test('on a terminal the wait is one line redrawn in place, with a progress bar for a video', async () => {
     // `script` (util-linux) runs the CLI on a pseudo-terminal and copies what it shows.
     const text = 'A progress bar fills while the frames are drawn. '.repeat(5);
-    const cmd = [process.execPath, '--import', 'tsx', 'src/cli/run.ts', 'video', 'create', '--avatar', String(publicAvatar), '--text', text, '--voice', 'en-us-male']
+    const cmd = [process.execPath, 'bin/dhp.js', 'video', 'create', '--avatar', String(publicAvatar), '--text', text, '--voice', 'en-us-male']
       .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const shown = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: config, DHP_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
       child.on('close', (code) => resolve({ code, out }));

@@ -13,8 +13,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'dhp-cli-'));
 after(() => removeDir(dir));
 
 function dhp(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
-    cwd: root, env: { ...process.env, DHP_DATA_DIR: dir, ...env }, encoding: 'utf8', timeout: 60_000,
+  const r = spawnSync(process.execPath, ['bin/dhp.js', ...args], {
+    cwd: root, env: { ...process.env, DHP_DATA_DIR: dir, DHP_FROM_SOURCE: '1', ...env }, encoding: 'utf8', timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

@@ -22,9 +22,9 @@ async function freePort(): Promise<number> {
 
 /** `dhp serve` as users run it, in its own process. */
 function serve(port: number): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve'], {
+  const child = spawn(process.execPath, ['bin/dhp.js', 'serve'], {
     cwd: root,
-    env: { ...process.env, DHP_DATA_DIR: dir, DHP_PORT: String(port), DHP_HOST: '127.0.0.1', DHP_ALLOW_PRIVATE_NETWORK: 'true', DHP_LOG_LEVEL: 'info' },
+    env: { ...process.env, DHP_FROM_SOURCE: '1', DHP_DATA_DIR: dir, DHP_PORT: String(port), DHP_HOST: '127.0.0.1', DHP_ALLOW_PRIVATE_NETWORK: 'true', DHP_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
