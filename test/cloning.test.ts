@@ -105,6 +105,7 @@ describe('avatar cloning', () => {
 
     const scene = await h.app.services.db.selectFrom('scenes').selectAll().where('id', '=', d.sceneId).executeTakeFirstOrThrow();
     assert.equal(`${scene.width}x${scene.height}`, '360x640');
+    assert.equal(d.resolution, '360x640', 'the record tells the resolution (a dhp addition)');
     const list = path.join(media, 'concat.txt');
     const fwd = storagePath(h, scene.forward_key);
     const rev = storagePath(h, scene.reverse_key);

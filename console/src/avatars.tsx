@@ -11,7 +11,7 @@ export function Avatars({ avatars, trainings }: { avatars: Avatar[] | undefined;
       <h3>Public</h3>
       {avatars ? <Gallery items={avatars.map((a) => ({ id: a.id, name: a.sceneName, cover: a.coverUrl, detail: a.resolution }))} /> : <p>Loading…</p>}
       <h3>Yours</h3>
-      {!mine ? <p>Loading…</p> : mine.length ? <Gallery items={mine.map((t) => ({ id: t.sceneId, name: t.title, cover: t.coverUrl, detail: 'Trained' }))} />
+      {!mine ? <p>Loading…</p> : mine.length ? <Gallery items={mine.map((t) => ({ id: t.sceneId, name: t.title, cover: t.coverUrl, detail: t.resolution ?? 'Trained' }))} />
         : <p>None yet: train one with the form above.</p>}
     </section>
   );

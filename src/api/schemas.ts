@@ -125,6 +125,7 @@ export const TrainingRecord = Type.Object({
   authorizeStatus: Type.Integer({ description: '0 no, 1 yes' }),
   createTime: Type.String(),
   updateTime: Type.String(),
+  resolution: Type.Union([Type.String(), Type.Null()], { description: 'dhp addition: the avatar\'s resolution (e.g. 1080x1920) once trained' }),
 });
 
 export const CloneBody = Type.Object({

@@ -127,8 +127,8 @@ async function avatars(args: string[]): Promise<number> {
   if (p.flags.mine) {
     const list = await all(client.trainings.list({ size: 100 }));
     return print(json, list, () => (list.length ? table([
-      ['SCENE', 'TRAINING', 'STATUS', 'NAME', 'CREATED'],
-      ...list.map((t) => [t.sceneId === null ? '-' : String(t.sceneId), String(t.id), statusName('avatar', t.status), t.title, t.createTime]),
+      ['SCENE', 'TRAINING', 'STATUS', 'NAME', 'RESOLUTION', 'CREATED'],
+      ...list.map((t) => [t.sceneId === null ? '-' : String(t.sceneId), String(t.id), statusName('avatar', t.status), t.title, t.resolution ?? '-', t.createTime]),
     ]) : 'No avatar trainings yet: dhp avatar train --video FILE --consent FILE --consent-text "..."\n'));
   }
   const list = await all(client.avatars.listPublic({ size: 100 }));

@@ -149,6 +149,8 @@ export type Training = {
   authorizeStatus: number;
   createTime: string;
   updateTime: string;
+  /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained */
+  resolution: string | null;
 };
 
 export type TrainingCreateBody = {

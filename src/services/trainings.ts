@@ -30,7 +30,12 @@ export interface TrainingInput {
 export interface TrainingView {
   id: number; title: string; videoUrl: string; status: number; callbackStatus: number; comment: string;
   sceneId: number | null; coverUrl: string | null; authorizeStatus: number; createTime: string; updateTime: string;
+  /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained. */
+  resolution: string | null;
 }
+
+/** A training row with its scene's size, when it has a scene. */
+type TrainingWithSize = Training & { width?: number | null; height?: number | null };
 
 const ref = (t: { id: number; run: number }) => `training:${t.id}:${t.run}`;
 
@@ -86,17 +91,21 @@ export class TrainingService {
   }
 
   async get(app: App, id: number): Promise<TrainingView> {
-    const row = await this.db.selectFrom('trainings').selectAll().where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
+    const row = await this.withSize().where('trainings.id', '=', id).where('trainings.app_pk', '=', app.id).executeTakeFirst();
     if (!row) throw notFound(`Training ${id}`);
     return this.view(row);
   }
 
   async list(app: App, page: number, size: number): Promise<Page<TrainingView>> {
-    const base = this.db.selectFrom('trainings').where('app_pk', '=', app.id);
     return pageOf(page, size,
-      () => base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      (limit, offset) => base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+      () => this.db.selectFrom('trainings').where('app_pk', '=', app.id).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      (limit, offset) => this.withSize().where('trainings.app_pk', '=', app.id).orderBy('trainings.id', 'desc').limit(limit).offset(offset).execute(),
       (r) => this.view(r));
+  }
+
+  private withSize() {
+    return this.db.selectFrom('trainings').leftJoin('scenes', 'scenes.id', 'trainings.scene_id')
+      .selectAll('trainings').select(['scenes.width', 'scenes.height']);
   }
 
   /** The caller's training that produced scene `sceneId`, for 7.1. */
@@ -192,11 +201,12 @@ export class TrainingService {
     });
   }
 
-  private view(r: Training): TrainingView {
+  private view(r: TrainingWithSize): TrainingView {
     return {
       id: Number(r.id), title: r.title, videoUrl: r.video_url, status: r.status, callbackStatus: r.callback_status, comment: r.comment,
       sceneId: r.scene_id === null ? null : Number(r.scene_id), coverUrl: r.cover_key ? this.fileUrl(r.cover_key) : null,
       authorizeStatus: r.authorize_status, createTime: formatDateTime(Number(r.created_at)), updateTime: formatDateTime(Number(r.updated_at)),
+      resolution: r.width && r.height ? `${r.width}x${r.height}` : null,
     };
   }
 }
