@@ -58,7 +58,9 @@ export function tsType(s: JsonSchema, indent = ''): string {
       const required = new Set(s.required ?? []);
       const fields = Object.entries(s.properties ?? {}).map(([name, p]) => {
         const doc = p.description ? `${inner}/** ${p.description.replace(/\*\//g, '* /')} */\n` : '';
-        return `${doc}${inner}${name}${required.has(name) ? '' : '?'}: ${tsType(p, inner)};`;
+        // dhp's additions are optional for the SDK: the cloud platform does not send them.
+        const optional = !required.has(name) || /^dhp addition/.test(p.description ?? '');
+        return `${doc}${inner}${name}${optional ? '?' : ''}: ${tsType(p, inner)};`;
       });
       return fields.length ? `{\n${fields.join('\n')}\n${indent}}` : 'Record<string, never>';
     }

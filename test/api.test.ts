@@ -292,8 +292,9 @@ describe('audio synthesis', () => {
   test('Idempotency-Key left in progress by a process that died: refused while fresh, taken over once abandoned', async () => {
     const app = (await h.app.services.apps.byAppId(alice.appId))!;
     const body = { speakerId: 'en-us-male', content: 'After a crash.' };
-    const stuck = async (key: string, ageMs: number) => h.app.services.db.insertInto('idempotency').values({
-      app_pk: app.id, route: 'fastTts', key, request_hash: 'from the request that died', status_code: 0, response: '', created_at: Date.now() - ageMs,
+    const hashOf = (b: unknown) => createHash('sha256').update(JSON.stringify(b)).digest('hex');
+    const stuck = async (key: string, ageMs: number, b: unknown = body) => h.app.services.db.insertInto('idempotency').values({
+      app_pk: app.id, route: 'fastTts', key, request_hash: hashOf(b), status_code: 0, response: '', created_at: Date.now() - ageMs,
     }).execute();
     await stuck('fresh-key', 1_000);
     const fresh = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'fresh-key' });
@@ -303,6 +304,9 @@ describe('audio synthesis', () => {
     assert.equal(taken.body.code, '0', JSON.stringify(taken.body));
     const again = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'abandoned-key' });
     assert.deepEqual(again.body, taken.body, 'and from then on it replays as usual');
+    await stuck('abandoned-other-body', ABANDONED_AFTER_MS + 1_000, { ...body, content: 'Something else.' });
+    const other = await alice.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': 'abandoned-other-body' });
+    assert.equal(other.status, 409, 'another body is never taken over');
   });
 });
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DhpClient } from '../src/client/index.js';
-import { decodeWav } from '../src/media/wav.js';
+import { decodeWav, encodeWavPcm16 } from '../src/media/wav.js';
 import { parseSrt } from '../src/media/srt.js';
 import { removeDir, startDhp, type Harness } from './helpers.js';
 import { faceVideo, Speech } from './fixtures.js';
@@ -228,6 +228,30 @@ describe('dhp client commands against a real server', () => {
     assert.equal(v.id, Number(resume[2]));
     assert.equal(v.synthesisStatus, 3);
     assert.equal(probe(file('later.mp4')).video.codec_name, 'h264');
+  });
+
+  test('Ctrl-C during the upload lets the create finish, names the task and says how to resume', async () => {
+    const rate = 44100;
+    const samples = new Int16Array(rate * 40);
+    for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * 220 * i) / rate) * 8000);
+    writeFileSync(file('long.wav'), encodeWavPcm16(samples, rate));
+    let sent = false;
+    const r = await dhp(['video', 'create', '--avatar', String(publicAvatar), '--audio', file('long.wav')], {
+      onStderr: (err, kill) => { if (!sent && /^uploading /m.test(err)) { sent = true; kill('SIGINT'); } },
+    });
+    assert.equal(r.code, 130, r.err);
+    assert.match(r.err, /Interrupted: letting the request in flight finish/);
+    const m = /^video (\d+) created$/m.exec(r.err);
+    assert.ok(m, r.err);
+    assert.match(r.err, new RegExp(`Resume with: dhp wait video ${m[1]}$`, 'm'));
+    const cancel = await dhp(['video', 'cancel', m[1], '--json']);
+    assert.equal(cancel.code, 0, cancel.err);
+  });
+
+  test('login takes the secret from DHP_SECRET, keeping it off the command line', async () => {
+    const r = await dhp(['login', '--base-url', h.base, '--app-id', appId], { env: { DHP_SECRET: secret } });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(readFileSync(path.join(config, 'dhp', 'config.json'), 'utf8')).secret, secret);
   });
 
   test('--no-wait prints the new task; dhp wait for an unknown kind or id is bad usage', async () => {

@@ -208,6 +208,51 @@ describe('SDK against a real dhp server', () => {
     }
   });
 
+  it('a create carries an Idempotency-Key, so its retry after a lost answer creates once; a POST without a key is not retried', async () => {
+    // A stand-in that forwards the first fastTts to dhp but answers 502 (the answer "lost"),
+    // and answers every cancel with 503.
+    const keys: string[] = [];
+    let cancels = 0;
+    const server: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', async () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        if (url.pathname.startsWith('/openapi/video/v2/cancel/')) {
+          cancels++;
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"UNAVAILABLE","success":false,"message":"busy","data":null}');
+          return;
+        }
+        const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json') };
+        if (req.headers['idempotency-key']) headers['idempotency-key'] = String(req.headers['idempotency-key']);
+        const body = Buffer.concat(chunks);
+        const r = await fetch(h.base + req.url, { method: req.method, headers, body: body.length ? body : undefined });
+        const answer = Buffer.from(await r.arrayBuffer());
+        if (url.pathname === '/openapi/speaker/v3/fastTts' && keys.push(String(req.headers['idempotency-key'])) === 1) {
+          res.writeHead(502, { 'content-type': 'text/plain' }).end('bad gateway');
+          return;
+        }
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(answer);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = new DhpClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, appId, secret, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5 });
+      const before = (await client.tts.list({ size: 100 })).totalRecord;
+      const created = await c.tts.create({ speakerId: 'en-us-female', content: 'Created once, answered twice.' });
+      assert.equal(keys.length, 2);
+      assert.match(keys[0], /^[0-9a-f]{32}$/);
+      assert.equal(keys[1], keys[0], 'the retry sends the same key');
+      assert.equal((await client.tts.list({ size: 100 })).totalRecord, before + 1, 'one task, not two');
+      assert.equal((await client.tts.get(created.id)).id, created.id);
+
+      await assert.rejects(c.videos.cancel(1), (e: unknown) => e instanceof DhpError && e.status === 503);
+      assert.equal(cancels, 1, 'a POST without a key is not repeated');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('retries network errors and then gives up with a DhpError', async () => {
     let n = 0;
     const failing: typeof fetch = async () => { n++; throw new TypeError('fetch failed'); };

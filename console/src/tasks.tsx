@@ -61,7 +61,7 @@ function TtsTask({ t }: { t: Tts }) {
     <Task kind="tts" status={t.status} name={names.tts(t)} meta={[t.speakerId, t.createTime, t.duration && seconds(t.duration)].filter(Boolean).join(' · ')}>
       {ok && <audio controls preload="metadata" src={t.ttsUrl!} aria-label={names.tts(t)} />}
       {ok && <Downloads links={[['WAV', t.ttsUrl], ['SRT', t.srtUrl]]} />}
-      <Reason text={t.reason} />
+      <Reason text={t.reason ?? null} />
     </Task>
   );
 }
@@ -70,7 +70,7 @@ function VideoTask({ v }: { v: Video }) {
   const ok = statusOf('video', v.synthesisStatus).ok && v.videoUrl;
   return (
     <Task kind="video" status={v.synthesisStatus} name={names.video(v)} meta={[v.createTime, v.durationMs && seconds(Number(v.durationMs))].filter(Boolean).join(' · ')}>
-      {v.synthesisStatus === 2 && (
+      {v.synthesisStatus === 2 && v.progress !== undefined && (
         <progress max={100} value={v.progress} aria-label={`${names.video(v)}: ${v.progress}% done`}>{v.progress}%</progress>
       )}
       {ok && <video controls preload="metadata" src={v.videoUrl!} poster={v.coverUrl ?? undefined} aria-label={names.video(v)} />}

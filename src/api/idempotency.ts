@@ -38,10 +38,13 @@ export class Idempotency {
         .where('created_at', '<', now - this.ttlMs).execute();
       const existing = await tx.selectFrom('idempotency').selectAll()
         .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).executeTakeFirst();
-      if (existing && !(existing.status_code === IN_PROGRESS && existing.created_at < now - ABANDONED_AFTER_MS)) return existing;
+      // An abandoned claim on the same request is taken over: this request becomes its owner,
+      // named by its claim time, so the abandoned one (should it still finish) changes nothing.
+      const abandoned = existing && existing.status_code === IN_PROGRESS && existing.request_hash === hash && existing.created_at < now - ABANDONED_AFTER_MS;
+      if (existing && !abandoned) return existing;
       if (existing) {
-        await tx.updateTable('idempotency').set({ request_hash: hash, created_at: now })
-          .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+        await tx.updateTable('idempotency').set({ created_at: now })
+          .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).where('created_at', '=', existing.created_at).execute();
         return null;
       }
       await tx.insertInto('idempotency').values({
@@ -62,10 +65,11 @@ export class Idempotency {
     try {
       const result = await create();
       await this.db.updateTable('idempotency').set({ status_code: 200, response: JSON.stringify(result) })
-        .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+        .where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).where('created_at', '=', now).execute();
       return result;
     } catch (err) {
-      await this.db.deleteFrom('idempotency').where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key).execute();
+      await this.db.deleteFrom('idempotency').where('app_pk', '=', appPk).where('route', '=', route).where('key', '=', key)
+        .where('created_at', '=', now).execute();
       throw err;
     }
   }

@@ -65,7 +65,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     const route = req.routeOptions.url ?? 'unknown';
     s.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     s.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
+    if (reply.statusCode >= 500) req.log.warn({ path: req.url.split('?')[0], status: reply.statusCode }, 'request failed');
   });
 
   for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, uploadRoutes, systemRoutes, consoleRoutes]) routes(api, s);

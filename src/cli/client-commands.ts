@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { openAsBlob, statSync } from 'node:fs';
 import path from 'node:path';
 import { DhpClient, DhpError } from '../client/index.js';
@@ -6,7 +5,7 @@ import { CliError, EXIT, parseArgs, stringFlag, UsageError, type Parsed } from '
 import { duration, table } from './format.js';
 import { loadCredentials, removeCredentials, saveCredentials } from './profile.js';
 import { ask, askSecret } from './prompt.js';
-import { checkOutputs, finish, isKind, KINDS, statusName, taskId, type Kind } from './tasks.js';
+import { checkOutputs, finish, holdInterrupts, isKind, KINDS, resumeCommand, statusName, taskId, type Kind } from './tasks.js';
 
 export type ClientCommandName = 'login' | 'logout' | 'account' | 'avatars' | 'voices' | 'tts' | 'voice' | 'avatar' | 'video' | 'wait';
 
@@ -27,11 +26,16 @@ export async function clientCommand(cmd: ClientCommandName, args: string[]): Pro
     }
   } catch (err) {
     if (!(err instanceof DhpError)) throw err;
-    if (err.code === 'SIGNATURE_INVALID') {
+    if (refusedCredentials(err)) {
       throw new CliError(`the server refuses the credentials: ${err.message}\nRun "dhp login" again (or fix DHP_APP_ID / DHP_SECRET).`, EXIT.credentials);
     }
     throw new CliError(`${err.message} (${err.code}${err.status ? `, HTTP ${err.status}` : ''})`, EXIT.failed);
   }
+}
+
+/** The token endpoint refused the appId or secret (dhp says SIGNATURE_INVALID; any platform answers 401). */
+function refusedCredentials(err: DhpError): boolean {
+  return err.code === 'SIGNATURE_INVALID' || err.status === 401;
 }
 
 function sub(args: string[], cmd: string, subs: Record<string, (args: string[]) => Promise<number>>): Promise<number> {
@@ -59,7 +63,6 @@ function print(json: boolean, data: unknown, text: () => string): number {
 }
 
 const connect = () => new DhpClient(loadCredentials());
-const idempotent = () => ({ idempotencyKey: randomUUID() });
 
 // ---------------------------------------------------------------- login
 
@@ -67,10 +70,12 @@ async function login(args: string[]): Promise<number> {
   const p = parseArgs(args, { 'base-url': 'string', 'app-id': 'string', secret: 'string' });
   positionals(p, 'login [--base-url URL] [--app-id ID] [--secret S]', 0);
   const tty = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  // A flag, else its environment variable (keeps the secret out of `ps` and shell history), else ask.
+  const envOf: Record<string, string> = { 'base-url': 'DHP_BASE_URL', 'app-id': 'DHP_APP_ID', secret: 'DHP_SECRET' };
   const value = async (flag: string, question: string, opts: { secret?: boolean; fallback?: string } = {}) => {
-    const given = stringFlag(p, flag);
-    if (given !== undefined) return given.trim();
-    if (!tty) throw new UsageError(`login needs --${flag} (not a terminal, so it cannot ask)`);
+    const given = stringFlag(p, flag) ?? process.env[envOf[flag]];
+    if (given !== undefined && given !== '') return given.trim();
+    if (!tty) throw new UsageError(`login needs --${flag} or ${envOf[flag]} (not a terminal, so it cannot ask)`);
     return opts.secret ? askSecret(question) : ask(question, opts.fallback);
   };
   const baseUrl = (await value('base-url', 'Base URL', { fallback: 'http://127.0.0.1:8080' })).replace(/\/+$/, '');
@@ -82,7 +87,7 @@ async function login(args: string[]): Promise<number> {
   try {
     await new DhpClient({ baseUrl, appId, secret, maxRetries: 1 }).getToken();
   } catch (err) {
-    if (err instanceof DhpError) throw new CliError(`login failed: ${err.message}`, err.code === 'SIGNATURE_INVALID' ? EXIT.credentials : EXIT.failed);
+    if (err instanceof DhpError) throw new CliError(`login failed: ${err.message}`, refusedCredentials(err) ? EXIT.credentials : EXIT.failed);
     throw err;
   }
   const file = saveCredentials({ baseUrl, appId, secret });
@@ -185,15 +190,34 @@ function nameOf(m: Media): string {
 
 // ---------------------------------------------------------------- tasks
 
-/** After a create: wait (the default) or, with --no-wait, print the API's answer and how to wait later. */
-async function started(client: DhpClient, kind: Kind, id: string, created: unknown, p: Parsed): Promise<number> {
-  const json = Boolean(p.flags.json);
-  const announce = `${KINDS[kind].noun} ${id} created\n`;
-  if (p.flags['no-wait']) {
-    process.stderr.write(announce);
-    return print(json, created, () => `wait for it with: dhp wait ${kind} ${id}\n`);
+/**
+ * Creates a task (uploads included) with Ctrl-C held, then waits for it (the default) or, with
+ * --no-wait, prints the API's answer and how to wait later. Ctrl-C during the creation lets the
+ * request finish, names the task and says how to resume.
+ */
+async function create(kind: Kind, p: Parsed, make: (client: DhpClient) => Promise<{ id: string; created: unknown }>): Promise<number> {
+  const hold = holdInterrupts();
+  try {
+    const client = connect();
+    const { id, created } = await make(client);
+    const json = Boolean(p.flags.json);
+    const announce = `${KINDS[kind].noun} ${id} created\n`;
+    const outputs = { output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt') };
+    if (hold.interrupted()) {
+      process.stderr.write(`${announce}Not waiting for it; the task keeps running. Resume with: ${resumeCommand(kind, id, outputs)}\n`);
+      return EXIT.interrupted;
+    }
+    if (p.flags['no-wait']) {
+      process.stderr.write(announce);
+      return print(json, created, () => `wait for it with: dhp wait ${kind} ${id}\n`);
+    }
+    // finish() takes Ctrl-C over before its first await; only then is the hold released.
+    const waiting = finish(client, kind, id, { json, ...outputs, announce });
+    hold.release();
+    return await waiting;
+  } finally {
+    hold.release();
   }
-  return finish(client, kind, id, { json, output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt'), announce });
 }
 
 function noWaitWithOutputs(p: Parsed) {
@@ -206,9 +230,10 @@ async function ttsCommand(args: string[]): Promise<number> {
   const voice = required(p, 'voice', 'tts');
   noWaitWithOutputs(p);
   checkOutputs('tts', { output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt') });
-  const client = connect();
-  const created = await client.tts.create({ speakerId: voice, content: text }, idempotent());
-  return started(client, 'tts', String(created.id), created, p);
+  return create('tts', p, async (client) => {
+    const created = await client.tts.create({ speakerId: voice, content: text });
+    return { id: String(created.id), created };
+  });
 }
 
 const consentFlags = { consent: 'string', 'consent-text': 'string', name: 'string', 'no-wait': 'boolean', json: 'boolean' } as const;
@@ -221,12 +246,13 @@ async function voiceClone(args: string[]): Promise<number> {
   const authorizeText = required(p, 'consent-text', 'voice clone');
   const sexFlag = stringFlag(p, 'sex');
   if (sexFlag !== undefined && sexFlag !== 'male' && sexFlag !== 'female') throw new UsageError(`--sex must be male or female, got "${sexFlag}"`);
-  const client = connect();
-  const cloned = await client.voices.clone({
-    name: stringFlag(p, 'name') ?? nameOf(audio), audioUrl: await mediaUrl(client, audio), authorizeUrl: await mediaUrl(client, consent), authorizeText,
-    sex: sexFlag === undefined ? undefined : sexFlag === 'male' ? 1 : 2,
-  }, idempotent());
-  return started(client, 'voice', cloned.speakerId, cloned, p);
+  return create('voice', p, async (client) => {
+    const cloned = await client.voices.clone({
+      name: stringFlag(p, 'name') ?? nameOf(audio), audioUrl: await mediaUrl(client, audio), authorizeUrl: await mediaUrl(client, consent), authorizeText,
+      sex: sexFlag === undefined ? undefined : sexFlag === 'male' ? 1 : 2,
+    });
+    return { id: cloned.speakerId, created: cloned };
+  });
 }
 
 async function avatarTrain(args: string[]): Promise<number> {
@@ -235,12 +261,13 @@ async function avatarTrain(args: string[]): Promise<number> {
   const videoIn = media(p, 'video', 'avatar train');
   const consent = media(p, 'consent', 'avatar train');
   const authorizeText = required(p, 'consent-text', 'avatar train');
-  const client = connect();
-  const created = await client.trainings.create({
-    name: stringFlag(p, 'name') ?? nameOf(videoIn), videoUrl: await mediaUrl(client, videoIn), authorizeUrl: await mediaUrl(client, consent), authorizeText,
-    level: 1, compress: p.flags.compress ? true : undefined,
-  }, idempotent());
-  return started(client, 'avatar', String(created.trainingId), created, p);
+  return create('avatar', p, async (client) => {
+    const created = await client.trainings.create({
+      name: stringFlag(p, 'name') ?? nameOf(videoIn), videoUrl: await mediaUrl(client, videoIn), authorizeUrl: await mediaUrl(client, consent), authorizeText,
+      level: 1, compress: p.flags.compress ? true : undefined,
+    });
+    return { id: String(created.trainingId), created };
+  });
 }
 
 async function videoCreate(args: string[]): Promise<number> {
@@ -259,12 +286,13 @@ async function videoCreate(args: string[]): Promise<number> {
   const audio = byText ? undefined : media(p, 'audio', 'video create');
   noWaitWithOutputs(p);
   checkOutputs('video', { output: stringFlag(p, 'output') });
-  const client = connect();
-  const created = await client.videos.create({
-    sceneId: Number(sceneId), videoName: stringFlag(p, 'name'), pn: pn === undefined ? undefined : Number(pn),
-    ...(speech ?? { audioUrl: await mediaUrl(client, audio!) }),
-  }, idempotent());
-  return started(client, 'video', String(created.videoId), created, p);
+  return create('video', p, async (client) => {
+    const created = await client.videos.create({
+      sceneId: Number(sceneId), videoName: stringFlag(p, 'name'), pn: pn === undefined ? undefined : Number(pn),
+      ...(speech ?? { audioUrl: await mediaUrl(client, audio!) }),
+    });
+    return { id: String(created.videoId), created };
+  });
 }
 
 async function videoCancel(args: string[]): Promise<number> {

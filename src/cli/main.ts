@@ -21,8 +21,9 @@ Server commands (run where the server and its data are; configuration from DHP_*
 
 Client commands (call a dhp server, or the cloud platform, over its API):
   dhp login [--base-url URL] [--app-id ID] [--secret S]
-                                    Check the credentials and save them; asks for what is missing
-                                    (the secret without echo) when run on a terminal
+                                    Check the credentials and save them; takes what is missing from
+                                    DHP_BASE_URL, DHP_APP_ID, DHP_SECRET, else asks on a terminal
+                                    (the secret without echo)
   dhp logout                        Remove the saved credentials
   dhp account [--json]              Quotas: what remains of what
   dhp avatars [--mine] [--json]     Public avatars, or your avatar trainings and their scene ids

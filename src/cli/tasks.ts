@@ -33,7 +33,7 @@ interface KindInfo<R extends TaskRecord> {
 const trainingStatuses = { 0: 'Pending', 1: 'Training', 2: 'Success', 3: 'Failed' };
 const tts: KindInfo<Tts> = {
   sdk: 'tts', noun: 'TTS', statuses: { 0: 'Preparing', 1: 'Processing', 2: 'Success', 3: 'Failed' }, success: 2,
-  status: (r) => r.status, failure: (r) => r.reason,
+  status: (r) => r.status, failure: (r) => r.reason ?? null,
   summary: (r) => `TTS ${r.id}: ${((r.duration ?? 0) / 1000).toFixed(1)} s of speech by ${r.speakerId}`,
   outputs: ['output', 'srt'], urls: (r) => ({ output: r.ttsUrl, srt: r.srtUrl }),
 };
@@ -84,6 +84,29 @@ export function checkOutputs(kind: Kind, out: Outputs): void {
 
 const shellWord = (s: string) => (/^[\w./:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/** The command that resumes waiting for a task (and downloads what was asked for). */
+export function resumeCommand(kind: Kind, id: string, opts: Outputs): string {
+  return ['dhp', 'wait', kind, id, ...(opts.output ? ['-o', opts.output] : []), ...(opts.srt ? ['--srt', opts.srt] : [])].map(shellWord).join(' ');
+}
+
+/** Ctrl-C while a task is being created (uploads, the create request): see holdInterrupts. */
+export interface Hold { interrupted(): boolean; release(): void }
+
+/**
+ * Holds Ctrl-C while a task is being created: the request in flight finishes, so that its task
+ * can be named and resumed rather than left running unnamed; a second Ctrl-C quits at once.
+ */
+export function holdInterrupts(): Hold {
+  let hit = false;
+  const onSigint = () => {
+    if (hit) process.exit(EXIT.interrupted);
+    hit = true;
+    process.stderr.write('Interrupted: letting the request in flight finish so that its task can be named (Ctrl-C again quits at once).\n');
+  };
+  process.on('SIGINT', onSigint);
+  return { interrupted: () => hit, release: () => { process.off('SIGINT', onSigint); } };
+}
+
 export interface FinishOptions extends Outputs {
   json: boolean;
   /** Printed (stderr) once Ctrl-C is handled, so that whoever reads it may already interrupt. */
@@ -130,8 +153,7 @@ export async function finish(client: DhpClient, kind: Kind, id: string, opts: Fi
   } catch (err) {
     if (!stop.signal.aborted) throw err;
     shown.done();
-    const again = ['dhp', 'wait', kind, id, ...(opts.output ? ['-o', opts.output] : []), ...(opts.srt ? ['--srt', opts.srt] : [])];
-    process.stderr.write(`Stopped waiting for ${info.noun} ${id}; the task is not canceled. Resume with: ${again.map(shellWord).join(' ')}\n`);
+    process.stderr.write(`Stopped waiting for ${info.noun} ${id}; the task is not canceled. Resume with: ${resumeCommand(kind, id, opts)}\n`);
     return EXIT.interrupted;
   } finally {
     shown.done();

@@ -23,7 +23,20 @@ export type AvatarQuery = Paged<AvatarQueryWire>;
 export type VoiceQuery = Paged<VoiceQueryWire>;
 export type CloneListQuery = Paged<CloneListQueryWire>;
 
-export interface RequestOptions { idempotencyKey?: string; signal?: AbortSignal }
+export interface RequestOptions {
+  /**
+   * Sent as the Idempotency-Key header. Create calls get a random one unless given, so that
+   * retrying them cannot create twice (dhp honours the header; pass your own to retry across
+   * process restarts). Other POSTs are retried only on 429.
+   */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+/** Options with an Idempotency-Key: the caller's, or a random one. */
+function keyed(o: RequestOptions): RequestOptions {
+  return o.idempotencyKey ? o : { ...o, idempotencyKey: toHex(globalThis.crypto.getRandomValues(new Uint8Array(16))) };
+}
 
 export interface DhpClientOptions {
   baseUrl: string;
@@ -248,6 +261,9 @@ export class DhpClient {
     else if (opts.body !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.body); }
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
 
+    // Only what cannot take effect twice is retried on network errors and 5xx: reads, and
+    // writes with an Idempotency-Key. A 429 was refused before anything happened.
+    const safe = !opts.stream && (method === 'GET' || Boolean(opts.idempotencyKey));
     const maxRetries = opts.stream ? 0 : this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
@@ -257,13 +273,13 @@ export class DhpClient {
         res = await this.fetchImpl(url, init);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
-        if (attempt >= maxRetries) {
+        if (attempt >= maxRetries || !safe) {
           throw new DhpError(`Request failed: ${(err as Error)?.message ?? String(err)}`, RETRYABLE_NETWORK, 0);
         }
         await sleep(this.backoff(attempt), opts.signal);
         continue;
       }
-      if ((res.status === 429 || res.status >= 500) && attempt < maxRetries) {
+      if ((res.status === 429 || (res.status >= 500 && safe)) && attempt < maxRetries) {
         const ra = retryAfterMs(res.headers.get('retry-after'));
         await res.body?.cancel().catch(() => {});
         await sleep(ra !== undefined ? Math.min(ra, this.retryMaxMs * 4) : this.backoff(attempt), opts.signal);
@@ -313,25 +329,25 @@ export class DhpClient {
 
   readonly voices = {
     listPublic: (q: VoiceQuery = {}): PagePromise<Voice> => this.list('/openapi/speaker/v2/fastPublicPageList', q),
-    clone: (body: CloneBody, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('POST', '/openapi/speaker/v3/clone', { ...o, body }),
+    clone: (body: CloneBody, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('POST', '/openapi/speaker/v3/clone', { ...keyed(o), body }),
     getClone: (speakerId: string, o: RequestOptions = {}): Promise<ClonedVoice> => this.request('GET', `/openapi/speaker/v2/clone/${encodeURIComponent(speakerId)}`, o),
     listClones: (q: CloneListQuery = {}): PagePromise<ClonedVoice> => this.list('/openapi/speaker/v2/clonePageList', q),
   };
 
   readonly tts = {
-    create: (body: TtsCreateBody, o: RequestOptions = {}): Promise<TtsCreated> => this.request('POST', '/openapi/speaker/v3/fastTts', { ...o, body }),
+    create: (body: TtsCreateBody, o: RequestOptions = {}): Promise<TtsCreated> => this.request('POST', '/openapi/speaker/v3/fastTts', { ...keyed(o), body }),
     get: (id: number | string, o: RequestOptions = {}): Promise<Tts> => this.request('GET', `/openapi/speaker/v2/tts/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Tts> => this.list('/openapi/speaker/v2/tts/pageList', q),
   };
 
   readonly trainings = {
-    create: (body: TrainingCreateBody, o: RequestOptions = {}): Promise<TrainingCreated> => this.request('POST', '/openapi/video/v3/create/training', { ...o, body }),
+    create: (body: TrainingCreateBody, o: RequestOptions = {}): Promise<TrainingCreated> => this.request('POST', '/openapi/video/v3/create/training', { ...keyed(o), body }),
     get: (id: number | string, o: RequestOptions = {}): Promise<Training> => this.request('GET', `/openapi/video/v2/training/get/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Training> => this.list('/openapi/video/v2/training/pageList', q),
   };
 
   readonly videos = {
-    create: (body: VideoCreateBody, o: RequestOptions = {}): Promise<VideoCreated> => this.request('POST', '/openapi/video/v3/simpleCreate', { ...o, body }),
+    create: (body: VideoCreateBody, o: RequestOptions = {}): Promise<VideoCreated> => this.request('POST', '/openapi/video/v3/simpleCreate', { ...keyed(o), body }),
     get: (id: number | string, o: RequestOptions = {}): Promise<Video> => this.request('GET', `/openapi/video/v2/get/${encodeURIComponent(String(id))}`, o),
     list: (q: PageParams = {}): PagePromise<Video> => this.list('/openapi/video/v2/pageList', q),
     cancel: (id: number | string, o: RequestOptions = {}): Promise<Video> => this.request('POST', `/openapi/video/v2/cancel/${encodeURIComponent(String(id))}`, o),

@@ -110,15 +110,15 @@ export type Tts = {
   ttsUrl: string | null;
   srtUrl: string | null;
   /** dhp addition */
-  speakerId: string;
+  speakerId?: string;
   /** dhp addition: why the synthesis failed */
-  reason: string | null;
+  reason?: string | null;
   /** dhp addition: 0 Initial, 1 Success, 2 Failed */
-  callbackStatus: number;
+  callbackStatus?: number;
   /** dhp addition: yyyy-MM-dd HH:mm:ss, as in the platform's other lists */
-  createTime: string;
+  createTime?: string;
   /** dhp addition: yyyy-MM-dd HH:mm:ss */
-  updateTime: string;
+  updateTime?: string;
 };
 
 export type TtsCreateBody = {
@@ -150,7 +150,7 @@ export type Training = {
   createTime: string;
   updateTime: string;
   /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained */
-  resolution: string | null;
+  resolution?: string | null;
 };
 
 export type TrainingCreateBody = {
@@ -186,7 +186,7 @@ export type Video = {
   updateTime: string;
   failReason: string | null;
   /** dhp addition: how far the synthesis is, 0 to 100; 100 once it succeeded */
-  progress: number;
+  progress?: number;
 };
 
 export type VideoCreateBody = {

@@ -95,7 +95,10 @@ export class TtsService {
   async run(job: Job): Promise<void> {
     const row = await this.db.selectFrom('tts_syntheses').selectAll().where('id', '=', job.ref_id).executeTakeFirst();
     if (!row || row.status === TtsStatus.Success || row.status === TtsStatus.Failed) return;
-    await this.db.updateTable('tts_syntheses').set({ status: TtsStatus.Processing, updated_at: this.clock.now() }).where('id', '=', row.id).execute();
+    // Guarded: a late second run of the job (an expired lease) must not reopen a finished record.
+    const started = await this.db.updateTable('tts_syntheses').set({ status: TtsStatus.Processing, updated_at: this.clock.now() })
+      .where('id', '=', row.id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).executeTakeFirst();
+    if (Number(started.numUpdatedRows) === 0) return;
 
     const profile = this.catalog.publicVoice(row.speaker_id)?.profile ?? await this.voices.profileFor(row.app_pk, row.speaker_id);
     if (!profile) throw new PermanentError(`The voice "${row.speaker_id}" is no longer available.`);

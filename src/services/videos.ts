@@ -170,7 +170,7 @@ export class VideoService {
 
   /**
    * Records how far a synthesis is (0..100, a dhp addition to the record), at most every 500 ms
-   * unless a stage ends; never backwards, and only while the video is still processing.
+   * unless a stage ends (forced), and only while the video is still processing.
    */
   private progressOf(id: number): (percent: number, force?: boolean) => void {
     let written = 0;
@@ -180,8 +180,9 @@ export class VideoService {
       if (p <= written || (!force && this.clock.now() - at < 500)) return;
       written = p;
       at = this.clock.now();
+      // Never backwards, also when a retried job starts over.
       this.db.updateTable('videos').set({ progress: p }).where('id', '=', id).where('status', '=', SynthesisStatus.Processing)
-        .execute().catch(() => undefined);
+        .where('progress', '<', p).execute().catch(() => undefined);
     };
   }
 
@@ -234,6 +235,7 @@ export class VideoService {
         character: String(scene.character.id), audioWav: wav, phonemes, durationMs, onProgress: (done) => progress(10 + 85 * done),
       }, path.join(dir, 'render'));
       ({ video, cover } = r);
+      progress(95, true);
     } else {
       const clip = {
         forward: await this.localCopy(scene.scene.forward_key, dir), reverse: await this.localCopy(scene.scene.reverse_key, dir),
