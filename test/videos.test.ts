@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
@@ -245,6 +245,24 @@ describe('bad inputs and cancel', () => {
     const r = await alice.call('POST', '/openapi/video/v3/simpleCreate', { sceneId: d.sceneId, text: 'hi', speakerId: 'en-us-male' });
     assert.equal(r.status, 400);
     assert.match(r.body.message, /consent/);
+  });
+
+  test('cancel while a built-in avatar renders stops the encoder', async () => {
+    // ffmpeg processes this test process started (the server runs in it), from /proc.
+    const encoders = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return /\(ffmpeg\)/.test(stat) && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch { return false; }
+    });
+    const id = await create(alice, { sceneId: String(CHARACTERS[0].id), audioUrl: files.url('long.wav') });
+    await waitFor('the render to be under way', async () => {
+      const v = (await alice.call('GET', `/openapi/video/v2/get/${id}`)).body.data;
+      return v.synthesisStatus === 2 && v.progress > 15 && encoders().length > 0;
+    }, 60_000);
+    assert.equal((await alice.call('POST', `/openapi/video/v2/cancel/${id}`)).body.data.synthesisStatus, 6);
+    await waitFor('the encoder to stop', async () => encoders().length === 0, 2_500);
+    assert.equal((await alice.call('GET', `/openapi/video/v2/get/${id}`)).body.data.synthesisStatus, 6);
   });
 
   test('cancel: a queued or processing video becomes 6 and is refunded; a finished one cannot be canceled', async () => {

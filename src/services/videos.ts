@@ -232,7 +232,7 @@ export class VideoService {
     let cover: string;
     if (scene.kind === 'builtin') {
       const r = await renderAvatarVideo(tools.ffmpeg, {
-        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, onProgress: (done) => progress(10 + 85 * done),
+        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, signal, onProgress: (done) => progress(10 + 85 * done),
       }, path.join(dir, 'render'));
       ({ video, cover } = r);
       progress(95, true);

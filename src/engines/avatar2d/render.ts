@@ -38,6 +38,8 @@ export interface RenderInput {
   preset?: X264Preset;
   /** Called with the share of frames handed to the encoder (0..1), at most once per percent. */
   onProgress?: (done: number) => void;
+  /** Aborting stops the render: the encoder is killed and the call rejects. */
+  signal?: AbortSignal;
 }
 
 export type X264Preset = 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium';
@@ -326,6 +328,7 @@ export async function renderAvatarVideo(ffmpegPath: string, input: RenderInput, 
     ffmpegPath, audioWav: input.audioWav, durationMs: input.durationMs, width, height, fps, out: video,
     preset: input.preset ?? DEFAULT_PRESET,
     onFrame: frameReporter(input.onProgress),
+    signal: input.signal,
   };
 
   if ((input.method ?? 'pipe') === 'pipe') {
@@ -359,6 +362,7 @@ interface EncodeJob {
   out: string;
   preset: X264Preset;
   onFrame: (index: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 /** Output options shared by both methods: H.264 + AAC, cut to the audio's exact length. */
@@ -382,12 +386,13 @@ async function encodePiped(job: EncodeJob, timeline: FrameState[], composer: Fra
     '-i', job.audioWav,
     ...outputArgs(job),
   ];
-  await runFfmpeg(job.ffmpegPath, args, async (stdin) => {
+  await runFfmpeg(job.ffmpegPath, args, job.signal, async (stdin) => {
     // Two frame buffers: one is being written to ffmpeg while the next is composed. A buffer is
     // reused only after its write has completed, so ffmpeg never sees a half-updated frame.
     const buffers = [composer.blankFrame(), composer.blankFrame()];
     const inFlight: Array<Promise<void> | undefined> = [undefined, undefined];
     for (let f = 0; f < timeline.length; f++) {
+      job.signal?.throwIfAborted();
       const slot = f % 2;
       await inFlight[slot];
       composer.paste(timeline[f], buffers[slot]);
@@ -451,7 +456,7 @@ async function encodeConcat(job: EncodeJob, timeline: FrameState[], composer: Fr
       // The fps filter repeats each distinct frame for its duration.
       '-vf', `fps=${job.fps}`,
       ...outputArgs(job),
-    ]);
+    ], job.signal);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -468,8 +473,8 @@ function y4m(i420: Buffer, width: number, height: number, fps: number): Buffer {
  * ffmpeg may stop reading stdin and exit as soon as `-t` is reached, so a write failing after a
  * clean exit (EPIPE) is not an error; the exit code decides.
  */
-async function runFfmpeg(ffmpegPath: string, args: string[], feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
-  const child = spawn(ffmpegPath, args, { stdio: [feed ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+async function runFfmpeg(ffmpegPath: string, args: string[], signal?: AbortSignal, feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  const child = spawn(ffmpegPath, args, { stdio: [feed ? 'pipe' : 'ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
