@@ -38,6 +38,7 @@ before(async () => {
     await speech.sample(path.join(media, 'sample-high.wav'), 'en-us+f3', 85, 14);
     ffmpeg(['-i', path.join(media, 'sample-low.wav'), '-c:a', 'libmp3lame', '-b:a', '64k', path.join(media, 'sample.mp3')]);
     silentWav(path.join(media, 'silent.wav'), 12);
+    ffmpeg(['-i', path.join(media, 'sample-low.wav'), '-i', path.join(media, 'sample-high.wav'), '-filter_complex', '[0:a][1:a]concat=n=2:v=0:a=1', path.join(media, 'two-voices.wav')]);
   } finally {
     await speech.close();
   }
@@ -240,7 +241,7 @@ describe('voice cloning', () => {
     assert.equal(bobTts.status, 400, 'another app cannot speak with my voice');
   });
 
-  for (const [sample, reason] of [['sample.mp3', /must point to a WAV file; got MP3/], ['silent.wav', /silent/], ['page.html', /audioUrl is not an audio file|must point to a WAV/], ['missing.wav', /audioUrl.*404/]] as const) {
+  for (const [sample, reason] of [['sample.mp3', /must point to a WAV file; got MP3/], ['silent.wav', /silent/], ['two-voices.wav', /more than one voice/], ['page.html', /audioUrl is not an audio file|must point to a WAV/], ['missing.wav', /audioUrl.*404/]] as const) {
     test(`${sample} → status 3 with a reason, quota refunded`, async () => {
       const before = await account(alice);
       const speakerId = await clone(alice, sample);

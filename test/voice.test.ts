@@ -181,6 +181,20 @@ describe('checkSample', () => {
     assert.match(problems[0], /^the sample contains too little speech \(1\.\d s in 12 s\)/);
   });
 
+  test('rejects two voices in one sample (a man, then a woman), and names both pitches', () => {
+    const man = samples.get('low male (en-us+m3, pitch 20)')!;
+    const woman = samples.get('high female (en-us+f3, pitch 80)')!;
+    assert.equal(man.sampleRate, woman.sampleRate);
+    const both = new Int16Array(man.samples.length + woman.samples.length);
+    both.set(man.samples);
+    both.set(woman.samples, man.samples.length);
+    const a = analysisOf(resized(withSamples(man, both), 30000));
+    const { problems } = checkSample(a);
+    assert.equal(problems.length, 1, problems.join('; '));
+    assert.match(problems[0], /^the sample seems to hold more than one voice \(one around \d+ Hz, another around \d+ Hz\)/);
+    assert.ok(a.pitchModes!.highHz / a.pitchModes!.lowHz > 2, JSON.stringify(a.pitchModes));
+  });
+
   test('rejects noise without voiced speech', () => {
     let seed = 1;
     const noise = new Int16Array(22050 * 12).map(() => {
