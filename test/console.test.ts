@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DhpClient } from '../src/client/index.js';
@@ -24,6 +24,7 @@ describe('web console in Chromium against a real dhp server', () => {
   const refused: string[] = [];
 
   before(async () => {
+    assert.ok(existsSync('/usr/bin/chromium'), 'Chromium is not installed: run `apt-get install chromium` (CI installs it; these tests must not be skipped)');
     execFileSync(process.execPath, [path.join(root, 'scripts', 'build-console.mjs')], { stdio: 'pipe' });
     mkdirSync(shots, { recursive: true });
     h = await startDhp();
