@@ -67,6 +67,6 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
     const code = (Object.entries(errorCodes).find(([, s]) => s === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
     return reply.status(fe.statusCode).send(errorBody(code, fe.message));
   }
-  request.log.error({ err: error }, 'unhandled error');
+  request.log.error({ reqId: request.id, err: error }, 'unhandled error');
   return reply.status(500).send(errorBody('INTERNAL_ERROR', `The server failed to handle this request; it has been logged (reference ${request.id}).`));
 }

@@ -21,7 +21,8 @@ export function signature(appId: string, timestamp: string | number, secret: str
  * (every API call) off the database; it only ever holds hashes.
  */
 export class AuthService {
-  private cache = new Map<string, { app: App; expiresAt: number }>();
+  /** Keyed by the token itself (memory only; the database keeps hashes), so a hit costs no hashing. */
+  private cache = new Map<string, { app: App; expiresAt: number; hash: string }>();
 
   constructor(
     private readonly db: Db,
@@ -59,21 +60,21 @@ export class AuthService {
   /** The app a token belongs to, or an UNAUTHORIZED / TOKEN_EXPIRED error. */
   async authenticate(token: string | undefined): Promise<{ app: App; tokenHash: string }> {
     if (!token) throw new ApiError('UNAUTHORIZED', 'access_token is missing: get one from /openapi/oauth/token and pass it as ?access_token=.');
-    const hash = sha256(token);
     const now = this.clock.now();
-    const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > now) return { app: cached.app, tokenHash: hash };
+    const cached = this.cache.get(token);
+    if (cached && cached.expiresAt > now) return { app: cached.app, tokenHash: cached.hash };
+    const hash = sha256(token);
     const row = await this.db.selectFrom('tokens').innerJoin('apps', 'apps.id', 'tokens.app_pk')
       .selectAll('apps').select('tokens.expires_at').where('tokens.token_hash', '=', hash).executeTakeFirst();
     if (!row) throw new ApiError('UNAUTHORIZED', 'access_token is not valid: get a new one from /openapi/oauth/token.');
     const expiresAt = Number(row.expires_at);
     if (expiresAt <= now) {
-      this.cache.delete(hash);
+      this.cache.delete(token);
       throw new ApiError('TOKEN_EXPIRED', 'access_token has expired: get a new one from /openapi/oauth/token.');
     }
     const { expires_at: _, ...app } = row;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { app: normalizeApp(app), expiresAt });
+    this.cache.set(token, { app: normalizeApp(app), expiresAt, hash });
     return { app: normalizeApp(app), tokenHash: hash };
   }
 }
