@@ -3,10 +3,9 @@
  * schemas (src/api/schemas.ts), so the SDK package needs neither the server nor TypeBox and
  * its field lists cannot drift: test/sdk-package.test.ts fails when the file is stale.
  *
- *   node --import tsx scripts/gen-sdk-types.ts          # write
- *   node --import tsx scripts/gen-sdk-types.ts --check  # exit 1 if stale
+ *   node --import tsx scripts/gen-sdk-types.ts
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as schemas from '../src/api/schemas.js';
 
@@ -79,16 +78,6 @@ export function generate(): string {
 ${parts.map((p) => `\n${p}`).join('')}`;
 }
 
-const target = path.resolve(import.meta.dirname, '../src/client/types.ts');
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const text = generate();
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(target, 'utf8');
-    if (current !== text) {
-      process.stderr.write('src/client/types.ts is stale: run node --import tsx scripts/gen-sdk-types.ts\n');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(target, text);
-  }
+  writeFileSync(path.resolve(import.meta.dirname, '../src/client/types.ts'), generate());
 }

@@ -10,10 +10,8 @@ import { DhpClient } from '../src/client/index.js';
 import { decodeWav, encodeWavPcm16 } from '../src/media/wav.js';
 import { parseSrt } from '../src/media/srt.js';
 import { removeDir, startDhp, type Harness } from './helpers.js';
-import { faceVideo, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, Speech, VOICE_CONSENT } from './fixtures.js';
 
-const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
-const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 
 const require = createRequire(import.meta.url);
 const FFPROBE = existsSync('/usr/bin/ffprobe') ? '/usr/bin/ffprobe' : (require('@ffprobe-installer/ffprobe') as { path: string }).path;

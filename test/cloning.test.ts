@@ -5,13 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
-import { faceVideo, ffmpeg, noFaceVideo, serveFolder, silentWav, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, noFaceVideo, serveFolder, silentWav, Speech, VOICE_CONSENT } from './fixtures.js';
 import { decodeWav } from '../src/media/wav.js';
 import { analyzeVoice } from '../src/engines/voice/analyze.js';
 import { storagePath } from './storage-path.js';
 
-const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
-const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
 const ZH_CONSENT = '我是张伟。我同意克隆我的声音用于音频合成。';
 
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-media-'));

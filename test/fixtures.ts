@@ -6,10 +6,15 @@ import path from 'node:path';
 import { createReadStream, statSync } from 'node:fs';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { PocketsphinxRecognizer } from '../src/engines/consent/recognizer.js';
+import { locateMediaTools, toWav16kMono } from '../src/media/ffmpeg.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../src/media/wav.js';
 
 /** Test media made here, with real tools: ffmpeg, espeak-ng and a real photo. */
+
+/** The consent sentences the cloning tests speak and send as authorizeText. */
+export const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
+export const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
 export const ffmpegBin = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : ffmpegInstaller.path;
 const facePhoto = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/face-api/demo/sample3.jpg');
 
@@ -48,13 +53,15 @@ export class Speech {
    */
   async consent(wav: string, text: string, voice: string, video?: string): Promise<void> {
     const recognizer = await PocketsphinxRecognizer.locate();
+    const tools = await locateMediaTools();
     const reasons: string[] = [];
     for (let attempt = 0; attempt < 4; attempt++) {
       await this.wav(wav, text, voice);
       if (video) consentVideo(video, wav);
       if (!recognizer) return;
+      // Converted as the consent service converts what it downloads.
       const heard = `${video ?? wav}.16k.wav`;
-      ffmpeg(['-i', video ?? wav, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', heard]);
+      await toWav16kMono(tools, video ?? wav, heard);
       const result = await recognizer.check(heard, text);
       rmSync(heard, { force: true });
       if (result.verdict === 'verified') return;

@@ -7,14 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from './helpers.js';
-import { faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
 
 /**
  * Trained avatars lip-synced by a GPU engine. Nothing here can run the real model,
  * so a stand-in speaks Duix.Avatar face2face's protocol (submit, poll, result in a
  * shared folder) and "renders" by muxing the given video with the given audio.
  */
-const CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-lipsync-media-'));
 const shared = mkdtempSync(path.join(tmpdir(), 'dhp-lipsync-shared-'));
 const REMOTE = '/code/data';
@@ -64,7 +63,7 @@ before(async () => {
   const speech = new Speech();
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
-    await speech.consent(path.join(media, 'consent.wav'), CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'speech.wav'), 'The lip sync engine makes my mouth follow these words.', 'en-us+f3');
   } finally { await speech.close(); }
   files = await serveFolder(media);
@@ -72,7 +71,7 @@ before(async () => {
   mkdirSync(shared, { recursive: true });
   h = await startDhp({ lipsyncUrl: engineUrl, lipsyncLocalDir: shared, lipsyncRemoteDir: REMOTE });
   alice = await Client.create(h, 'alice');
-  const t = await alice.call('POST', '/openapi/video/v3/create/training', { name: 'jane', videoUrl: files.url('face.mp4'), authorizeUrl: files.url('consent.mp4'), authorizeText: CONSENT, level: 1 });
+  const t = await alice.call('POST', '/openapi/video/v3/create/training', { name: 'jane', videoUrl: files.url('face.mp4'), authorizeUrl: files.url('consent.mp4'), authorizeText: AVATAR_CONSENT, level: 1 });
   const d = await alice.waitTraining(t.body.data.trainingId);
   assert.equal(d.status, 2, d.comment);
   sceneId = d.sceneId;

@@ -5,13 +5,12 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
-import { faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
 import { parseSrt } from '../src/media/srt.js';
 import { grayFrames, meanDiff } from './frames.js';
 import { mouthBox, CHARACTERS } from '../src/engines/avatar2d/characters.js';
 import { writeFileSync } from 'node:fs';
 
-const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-video-media-'));
 let files: Awaited<ReturnType<typeof serveFolder>>;
 let h: Harness;

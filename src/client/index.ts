@@ -33,9 +33,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** 32 random hex digits (getRandomValues works in insecure browser contexts too, unlike randomUUID). */
+const randomHex = () => toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+
 /** Options with an Idempotency-Key: the caller's, or a random one. */
 function keyed(o: RequestOptions): RequestOptions {
-  return o.idempotencyKey ? o : { ...o, idempotencyKey: toHex(globalThis.crypto.getRandomValues(new Uint8Array(16))) };
+  return o.idempotencyKey ? o : { ...o, idempotencyKey: randomHex() };
 }
 
 export interface DhpClientOptions {
@@ -165,7 +168,7 @@ export type UploadSource = Blob | Uint8Array | ReadableStream<Uint8Array> | Asyn
 
 /** A multipart/form-data body with one file field, streamed from `source` without buffering it. */
 function multipartStream(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, filename: string): { body: ReadableStream<Uint8Array>; contentType: string } {
-  const boundary = `----dhp${toHex(globalThis.crypto.getRandomValues(new Uint8Array(16)))}`;
+  const boundary = `----dhp${randomHex()}`;
   const enc = new TextEncoder();
   const safeName = filename.replace(/["\\\r\n]/g, '_');
   const head = enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);

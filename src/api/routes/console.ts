@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RoutePlugin } from '../context.js';
@@ -42,16 +42,29 @@ export const consoleRoutes: RoutePlugin = (api, s) => {
     ].join('; ');
   };
 
+  // Each file is read and hashed once per build (a rebuild changes its mtime), not per request.
+  const loaded = new Map<Asset, { mtimeMs: number; body: Buffer; etag: string }>();
+  const load = async (name: Asset) => {
+    const file = path.join(dir, name);
+    const { mtimeMs } = await stat(file);
+    const known = loaded.get(name);
+    if (known?.mtimeMs === mtimeMs) return known;
+    const body = await readFile(file);
+    const entry = { mtimeMs, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    loaded.set(name, entry);
+    return entry;
+  };
+
   const serve = async (name: Asset, req: FastifyRequest, reply: FastifyReply) => {
-    let body: Buffer;
+    let asset: { body: Buffer; etag: string };
     try {
-      body = await readFile(path.join(dir, name));
+      asset = await load(name);
     } catch {
       return reply.status(503).type('text/html; charset=utf-8').header('cache-control', 'no-store')
         .header('content-security-policy', "default-src 'none'").send(notBuilt);
     }
     // No hashes in the file names, so browsers revalidate every time; the ETag makes that cheap.
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+    const { body, etag } = asset;
     reply.header('cache-control', 'no-cache').header('etag', etag).header('x-content-type-options', 'nosniff');
     if (name === 'index.html') reply.header('content-security-policy', policy()).header('referrer-policy', 'no-referrer');
     if (req.headers['if-none-match'] === etag) return reply.status(304).send();
