@@ -111,7 +111,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   let uploads: UploadService | null = null;
   const media = new MediaWorkspace(tools, http, path.join(config.dataDir, 'work'), config,
     (appPk, url, dest) => uploads!.copyOwn(appPk, url, dest));
-  uploads = new UploadService(db, storage, media, clock, () => baseUrl);
+  uploads = new UploadService(db, storage, media, clock, fileUrl);
   const ownUploads = uploads;
   const mediaUrl: MediaUrlCheck = (raw, field) => checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isUploadUrl(u));
   const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);

@@ -21,7 +21,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileArg, MediaProbeError, probe, runFfmpeg, type MediaTools } from './ffmpeg.js';
-import { countFrames } from './scene-assets.js';
+import { concatQuote, countFrames, writeCover } from './scene-assets.js';
 
 /** A scene's clips (see SceneAssets): both have `frames` frames at `fps`. */
 export interface SceneClip {
@@ -168,15 +168,6 @@ async function muxTimeline(tools: MediaTools, job: MuxJob): Promise<void> {
   ], { signal: job.signal });
 }
 
-/** The first frame of `video` as a JPEG, at its (the scene's) size. */
-async function writeCover(tools: MediaTools, video: string, output: string, signal: AbortSignal | undefined): Promise<void> {
-  await runFfmpeg(tools, [
-    '-i', fileArg(video), '-map', '0:v:0', '-frames:v', '1',
-    '-map_metadata', '-1', '-c:v', 'mjpeg', '-q:v', '2', '-f', 'image2', '-update', '1',
-    fileArg(output),
-  ], { signal });
-}
-
 /**
  * A concat demuxer script for the timeline, with absolute `file:` paths (no
  * relative-path or protocol surprises). A partial piece gets an outpoint half
@@ -188,14 +179,4 @@ function concatList(pieces: TimelinePiece[], clip: SceneClip): string {
     const entry = `file ${concatQuote(fileArg(clip[p.source]))}\n`;
     return p.frames < clip.frames ? `${entry}outpoint ${((p.frames - 0.5) / clip.fps).toFixed(6)}\n` : entry;
   }).join('');
-}
-
-/**
- * Quote a path for a concat list: inside single quotes nothing is special,
- * and a single quote itself is written as '\'' (close, escaped quote, reopen).
- * (scene-assets.ts has the same rule but does not export it.)
- */
-function concatQuote(value: string): string {
-  if (/[\n\r]/.test(value)) throw new RangeError('a concat segment path cannot contain a line break');
-  return `'${value.replace(/'/g, "'\\''")}'`;
 }

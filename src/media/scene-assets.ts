@@ -232,8 +232,8 @@ async function reversePiece(
   });
 }
 
-/** The first frame as a JPEG at the scene's size. */
-async function writeCover(tools: MediaTools, forward: string, output: string, signal: AbortSignal | undefined): Promise<void> {
+/** The first frame of a video as a JPEG at its size (a scene's cover, a composed video's cover). */
+export async function writeCover(tools: MediaTools, forward: string, output: string, signal: AbortSignal | undefined): Promise<void> {
   await runFfmpeg(tools, [
     '-i', fileArg(forward), '-map', '0:v:0', '-frames:v', '1',
     '-map_metadata', '-1', '-c:v', 'mjpeg', '-q:v', '2', '-f', 'image2', '-update', '1',
@@ -277,7 +277,7 @@ export async function concatSegments(
  * Quote a path for a concat list: inside single quotes nothing is special,
  * and a single quote itself is written as '\'' (close, escaped quote, reopen).
  */
-function concatQuote(value: string): string {
+export function concatQuote(value: string): string {
   if (/[\n\r]/.test(value)) throw new RangeError('a concat segment path cannot contain a line break');
   return `'${value.replace(/'/g, "'\\''")}'`;
 }

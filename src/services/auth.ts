@@ -72,9 +72,10 @@ export class AuthService {
       this.cache.delete(token);
       throw new ApiError('TOKEN_EXPIRED', 'access_token has expired: get a new one from /openapi/oauth/token.');
     }
-    const { expires_at: _, ...app } = row;
+    const { expires_at: _, ...rest } = row;
+    const app = normalizeApp(rest);
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(token, { app: normalizeApp(app), expiresAt, hash });
-    return { app: normalizeApp(app), tokenHash: hash };
+    this.cache.set(token, { app, expiresAt, hash });
+    return { app, tokenHash: hash };
   }
 }

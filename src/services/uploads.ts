@@ -13,8 +13,6 @@ import type { MediaWorkspace } from './workspace.js';
 
 export interface UploadView { url: string; kind: UploadsTable['kind']; format: string; size: number; durationMs: number | null }
 
-const PREFIX = '/files/uploads/';
-
 /**
  * Uploads (a dhp extension): a caller sends a local file and gets a URL that dhp
  * serves and accepts as videoUrl / audioUrl / authorizeUrl. Reading such a URL
@@ -27,21 +25,19 @@ export class UploadService {
     private readonly storage: Storage,
     private readonly media: MediaWorkspace,
     private readonly clock: Clock,
-    private readonly baseUrl: () => string,
+    private readonly fileUrl: (key: string) => string,
   ) {}
 
   async save(app: App, file: Readable & { truncated?: boolean }, maxBytes: number): Promise<UploadView> {
     return this.media.run('upload', async (dir) => {
       const tmp = path.join(dir, 'upload');
+      const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
       try {
         await pipeline(file, createWriteStream(tmp));
       } catch (err) {
-        if ((err as { code?: string }).code !== 'FST_REQ_FILE_TOO_LARGE') throw err;
-        file.truncated = true;
+        throw (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' ? tooLarge() : err;
       }
-      if (file.truncated) {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
-      }
+      if (file.truncated) throw tooLarge();
       const size = (await stat(tmp)).size;
       if (size === 0) throw invalid('file is empty.');
       let probed: ProbeResult;
@@ -55,7 +51,7 @@ export class UploadService {
       const key = newKey('uploads', ext);
       await this.storage.putFile(key, tmp);
       await this.db.insertInto('uploads').values({ key, app_pk: app.id, kind, format: probed.formatName, size, created_at: this.clock.now() }).execute();
-      return { url: `${this.baseUrl()}/files/${key}`, kind, format: probed.formatName, size, durationMs: kind === 'image' ? null : Math.round(probed.durationMs) };
+      return { url: this.fileUrl(key), kind, format: probed.formatName, size, durationMs: kind === 'image' ? null : Math.round(probed.durationMs) };
     });
   }
 
@@ -74,10 +70,11 @@ export class UploadService {
     return row !== undefined && this.storage.copyTo(key, dest);
   }
 
+  /** The storage key of an upload URL (as fileUrl makes them), else null. */
   private keyOf(url: URL): string | null {
-    const base = new URL(this.baseUrl());
-    if (url.origin !== base.origin || !url.pathname.startsWith(PREFIX)) return null;
-    const key = url.pathname.slice('/files/'.length);
+    const files = new URL(this.fileUrl(''));
+    if (url.origin !== files.origin || !url.pathname.startsWith(`${files.pathname}uploads/`)) return null;
+    const key = url.pathname.slice(files.pathname.length);
     return isValidKey(key) ? key : null;
   }
 }

@@ -6,7 +6,12 @@ import { invalid } from '../domain/errors.js';
  * 400 now rather than a silent failure later. The full check (DNS, every
  * redirect) happens at delivery, in SafeHttp.
  */
-export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean, field = 'callbackUrl', isOwn: (url: URL) => boolean = () => false): string | null {
+export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: boolean, field = 'callbackUrl'): string | null {
+  return checkUrl(raw, field, allowPrivate, () => false);
+}
+
+/** Parses `raw` and refuses a private address, unless allowed or `isOwn` (dhp's own upload). */
+function checkUrl(raw: string | null | undefined, field: string, allowPrivate: boolean, isOwn: (url: URL) => boolean): string | null {
   if (raw === undefined || raw === null || raw.trim() === '') return null;
   if (raw.length > 2048) throw invalid(`${field} is longer than 2048 characters.`);
   let url: URL;
@@ -32,8 +37,8 @@ function isIpLiteral(host: string): boolean {
  * Checks a media URL (videoUrl, audioUrl, authorizeUrl) at accept time, like
  * checkCallbackUrl; dhp's own upload URLs pass (they are read from storage).
  */
-export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean, isOwn?: (url: URL) => boolean): string {
-  const checked = checkCallbackUrl(raw, allowPrivate, field, isOwn);
+export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean, isOwn: (url: URL) => boolean = () => false): string {
+  const checked = checkUrl(raw, field, allowPrivate, isOwn);
   if (!checked) throw invalid(`${field} is required.`);
   return checked;
 }

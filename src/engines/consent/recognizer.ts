@@ -45,7 +45,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { decodeWav } from '../../media/wav.js';
+import { median } from '../../domain/stats.js';
+import { decodeWav, writePcm16 } from '../../media/wav.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -574,12 +575,6 @@ function nameIsClear(words: LexWord[], phoneGops: number[][], wordGops: number[]
   return eachWord && (known.length === 0 || mean(known) <= NAME_MEAN_MAX_SHORTFALL);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function mean(values: number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
@@ -673,7 +668,7 @@ function speechThreshold(levels: number[]): number {
 
 function pcmBytes(samples: Int16Array): Buffer {
   const bytes = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) bytes.writeInt16LE(samples[i], i * 2);
+  writePcm16(bytes, 0, samples);
   return bytes;
 }
 

@@ -5,6 +5,8 @@
 // Everything runs on a mono copy decimated to roughly 8-11 kHz: pitch (60..500 Hz) and the energy
 // envelope need nothing higher, and it keeps a 60 s, 48 kHz upload well under a second.
 
+import { median } from '../../domain/stats.js';
+
 export interface VoiceAnalysis {
   durationMs: number;
   /** Median fundamental frequency over voiced frames; null when no frame was voiced. */
@@ -266,12 +268,6 @@ function clippedRatio(samples: Int16Array): number {
   let clipped = 0;
   for (let i = 0; i < samples.length; i++) if (samples[i] >= CLIP_LEVEL || samples[i] <= -CLIP_LEVEL) clipped++;
   return samples.length > 0 ? clipped / samples.length : 0;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------
