@@ -58,7 +58,10 @@ export interface Services {
   consent: ConsentService;
   callbacks: CallbackService;
   idempotency: Idempotency;
+  /** Per app, for every authenticated request. */
   rateLimiter: RateLimiter;
+  /** Per client address, for the token endpoint (called before there is an app to count against). */
+  clientRateLimiter: RateLimiter;
   fileUrl: (key: string) => string;
   mediaUrl: MediaUrlCheck;
   uploads: UploadService;
@@ -90,8 +93,8 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const fileUrl = (key: string) => `${baseUrl}/files/${key}`;
 
   const quota = new QuotaService(db, clock);
-  const apps = new AppsService(db, quota, clock, config.defaultQuota);
   const auth = new AuthService(db, clock, config);
+  const apps = new AppsService(db, quota, clock, config.defaultQuota, (appPk) => auth.forgetApp(appPk));
   const catalog = new CatalogService();
   const callbacks = new CallbackService(db, queue, http, clock, metrics, { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs });
 
@@ -159,7 +162,8 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const services: Services = {
     config, db, queue, metrics, storage, engine, quota, apps, auth, catalog, tts, trainings, voices, videos, consent, callbacks,
     idempotency: new Idempotency(db, clock, config.idempotencyTtlHours * 3_600_000),
-    rateLimiter: new RateLimiter(config.rateLimitPerMinute, clock),
+    rateLimiter: new RateLimiter(config.rateLimitPerMinute, clock, 'this app'),
+    clientRateLimiter: new RateLimiter(config.tokenRateLimitPerMinute, clock, 'tokens from this address'),
     fileUrl,
     mediaUrl,
     uploads: ownUploads,

@@ -2,13 +2,14 @@ import { ApiError } from '../domain/errors.js';
 import type { Clock } from '../clock.js';
 
 /**
- * A token bucket per access token: `perMinute` requests a minute, bursting up to
- * the same number. In memory: each API process limits what it serves.
+ * A token bucket per key (an app, or a client address): `perMinute` requests a minute,
+ * bursting up to the same number. In memory: each API process limits what it serves.
  */
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly perMinute: number, private readonly clock: Clock) {}
+  /** `who` names what is limited in the refusal, e.g. "this app". */
+  constructor(private readonly perMinute: number, private readonly clock: Clock, private readonly who = 'this app') {}
 
   take(key: string): void {
     const now = this.clock.now();
@@ -19,7 +20,7 @@ export class RateLimiter {
     if (b.tokens < 1) {
       const retryAfter = Math.ceil((1 - b.tokens) / rate / 1000);
       this.buckets.set(key, b);
-      throw new ApiError('RATE_LIMITED', `Too many requests for this access token (limit ${this.perMinute} per minute); retry in ${retryAfter} s.`,
+      throw new ApiError('RATE_LIMITED', `Too many requests for ${this.who} (limit ${this.perMinute} per minute); retry in ${retryAfter} s.`,
         { 'retry-after': String(retryAfter) });
     }
     b.tokens -= 1;

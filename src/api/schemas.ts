@@ -16,8 +16,21 @@ export const ErrorEnvelope = Type.Object({
   code: Type.String(), success: Type.Literal(false), message: Type.String(), data: Type.Null(),
 });
 
+/**
+ * Every integer a client sends is bounded, so none reaches SQLite as a float or past
+ * 2^53 (1e30 and 2^53+1 are JSON integers too); every string has a length limit.
+ */
+const Int32 = (o: { minimum?: number; maximum?: number; description?: string } = {}) =>
+  Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647, ...o });
+/** Ids: at most 15 digits, like the path parameter. */
+const MAX_ID = 999_999_999_999_999;
+/** The longest text the server can be configured to accept (DHP_TTS_MAX_CHARS caps it further). */
+const MAX_TEXT = 1_000_000;
+const Url = (o: { description?: string } = {}) => Type.String({ minLength: 1, maxLength: 2048, ...o });
+const NullableUrl = Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]);
+
 export const PageQuery = Type.Object({
-  page: Type.Integer({ minimum: 1, description: 'Page number, from 1' }),
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Page number, from 1' }),
   size: Type.Integer({ minimum: 1, maximum: 100, description: 'Page size, 1 to 100' }),
 });
 
@@ -29,13 +42,13 @@ export const Page = <T extends TSchema>(record: T) => Type.Object({
 });
 
 export const AccessTokenQuery = Type.Object({
-  access_token: Type.Optional(Type.String({ description: 'Token from /openapi/oauth/token' })),
+  access_token: Type.Optional(Type.String({ maxLength: 256, description: 'Token from /openapi/oauth/token' })),
 });
 
 export const TokenQuery = Type.Object({
-  grant_type: Type.String({ description: 'Always "sign"' }),
+  grant_type: Type.String({ maxLength: 32, description: 'Always "sign"' }),
   appId: Type.String({ minLength: 1, maxLength: 128 }),
-  timestamp: Type.String({ pattern: '^[0-9]+$', description: 'Current time, epoch milliseconds' }),
+  timestamp: Type.String({ pattern: '^[0-9]+$', maxLength: 20, description: 'Current time, epoch milliseconds' }),
   sign: Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'lowercase hex md5(appId + timestamp + secret)' }),
 });
 export const TokenData = Type.Object({ access_token: Type.String(), expires_in: Type.Integer({ description: 'Seconds' }) });
@@ -79,8 +92,8 @@ export const Voice = Type.Object({
 
 export const TtsCreateBody = Type.Object({
   speakerId: Type.String({ minLength: 1, maxLength: 128 }),
-  content: Type.String({ description: 'Text to speak' }),
-  callbackUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  content: Type.String({ maxLength: MAX_TEXT, description: 'Text to speak' }),
+  callbackUrl: Type.Optional(NullableUrl),
 });
 export const TtsCreated = Type.Object({ id: Type.Integer(), status: Type.Integer() });
 export const TtsRecord = Type.Object({
@@ -103,14 +116,14 @@ const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 
 export const TrainingCreateBody = Type.Object({
-  id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Training ID to re-run; empty for a new training' })),
+  id: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_ID }), Type.Null()], { description: 'Training ID to re-run; empty for a new training' })),
   name: Type.String({ minLength: 1, maxLength: 200 }),
-  videoUrl: Type.String({ minLength: 1, maxLength: 2048 }),
-  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048, description: 'Video or audio of the person speaking authorizeText' }),
+  videoUrl: Url(),
+  authorizeUrl: Url({ description: 'Video or audio of the person speaking authorizeText' }),
   authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
-  level: Type.Integer({ description: '1: Rapid Avatar Cloning' }),
+  level: Int32({ description: '1: Rapid Avatar Cloning' }),
   compress: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-  callbackUrl: Type.Optional(NullableString),
+  callbackUrl: Type.Optional(NullableUrl),
 });
 export const TrainingCreated = Type.Object({ trainingId: Type.Integer() });
 export const TrainingRecord = Type.Object({
@@ -130,11 +143,11 @@ export const TrainingRecord = Type.Object({
 
 export const CloneBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
-  audioUrl: Type.String({ minLength: 1, maxLength: 2048, description: 'WAV only' }),
-  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  audioUrl: Url({ description: 'WAV only' }),
+  authorizeUrl: Url(),
   authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
   sex: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2), Type.Null()])),
-  callbackUrl: Type.Optional(NullableString),
+  callbackUrl: Type.Optional(NullableUrl),
 });
 export const ClonedVoice = Type.Object({
   speakerId: Type.String(),
@@ -149,7 +162,7 @@ export const ClonedVoice = Type.Object({
   reason: NullableString,
   expireTime: NullableString,
 });
-const DateTime = Type.String({ description: 'yyyy-MM-dd HH:mm:ss' });
+const DateTime = Type.String({ maxLength: 32, description: 'yyyy-MM-dd HH:mm:ss' });
 export const CloneListQuery = Type.Composite([PageQuery, Type.Object({
   sex: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
@@ -159,24 +172,24 @@ export const CloneListQuery = Type.Composite([PageQuery, Type.Object({
 export const SpeakerParam = Type.Object({ speakerId: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const AuthorizeSceneBody = Type.Object({
-  sceneId: Type.Union([Type.Integer(), Type.String({ pattern: '^-?[0-9]{1,15}$' })]),
-  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  sceneId: Type.Union([Type.Integer({ minimum: -MAX_ID, maximum: MAX_ID }), Type.String({ pattern: '^-?[0-9]{1,15}$' })]),
+  authorizeUrl: Url(),
   authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
 });
 export const AuthorizeSpeakerBody = Type.Object({
   speakerId: Type.String({ minLength: 1, maxLength: 64 }),
-  authorizeUrl: Type.String({ minLength: 1, maxLength: 2048 }),
+  authorizeUrl: Url(),
   authorizeText: Type.String({ minLength: 1, maxLength: 1000 }),
 });
 
 export const VideoCreateBody = Type.Object({
-  videoName: Type.Optional(NullableString),
-  sceneId: Type.Union([Type.Integer(), Type.String({ maxLength: 20 })], { description: 'Scene ID: a public avatar or one of your trainings; number or string' }),
+  videoName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+  sceneId: Type.Union([Type.Integer({ minimum: -MAX_ID, maximum: MAX_ID }), Type.String({ maxLength: 20 })], { description: 'Scene ID: a public avatar or one of your trainings; number or string' }),
   audioUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'Speech audio; wins over text' })),
-  text: Type.Optional(NullableString),
-  speakerId: Type.Optional(NullableString),
-  pn: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Loop direction when the speech is longer than the clip: 0 forward (restart), 1 reverse (ping-pong). Default 1.' })),
-  callbackUrl: Type.Optional(NullableString),
+  text: Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT }), Type.Null()])),
+  speakerId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Null()])),
+  pn: Type.Optional(Type.Union([Int32(), Type.Null()], { description: 'Loop direction when the speech is longer than the clip: 0 forward (restart), 1 reverse (ping-pong). Default 1.' })),
+  callbackUrl: Type.Optional(NullableUrl),
 });
 export const VideoCreated = Type.Object({ videoId: Type.Integer() });
 export const VideoRecord = Type.Object({

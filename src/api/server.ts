@@ -1,4 +1,4 @@
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import multipart from '@fastify/multipart';
@@ -8,6 +8,7 @@ import type { Services } from '../app.js';
 import { ApiError } from '../domain/errors.js';
 import type { Api } from './context.js';
 import { errorBody, handleError } from './envelope.js';
+import { clientErrorHandler, frameworkErrors, pathOf } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -18,7 +19,14 @@ import { uploadRoutes } from './routes/uploads.js';
 import { systemRoutes } from './routes/system.js';
 import { ttsRoutes } from './routes/tts.js';
 
-const PUBLIC_OPENAPI = new Set(['/openapi/oauth/token']);
+/**
+ * Who may call the route that matched. Every /openapi/ route needs a token unless it says
+ * otherwise; the decision reads the route's registered path, so no spelling of the request
+ * target (absolute-form, percent-encoding, trailing slash) can change it.
+ */
+function accessOf(req: FastifyRequest): 'public' | 'app' {
+  return req.routeOptions.config?.auth ?? (req.routeOptions.url?.startsWith('/openapi/') ? 'app' : 'public');
+}
 
 export async function buildServer(s: Services, log: Logger): Promise<Api> {
   const api = Fastify({
@@ -30,13 +38,18 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     // log lines name the request id themselves.
     childLoggerFactory: (logger) => logger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    // Refusals of the router and of Node's HTTP parser answer in the envelope too, without echoing the URL.
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(log),
+    // Checked in onRequest instead, so a request without Host gets the envelope like any other mistake.
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
 
   api.decorateRequest('tenant', null as never);
   api.setErrorHandler(handleError);
   api.setNotFoundHandler((req, reply) =>
-    reply.status(404).send(errorBody('NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`)));
+    reply.status(404).send(errorBody('NOT_FOUND', `No endpoint ${req.method} ${pathOf(req.url)}; see /docs for the API.`)));
 
   await api.register(swagger, {
     openapi: {
@@ -54,13 +67,17 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
   await api.register(multipart, { limits: { fileSize: s.config.maxVideoBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
   api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
-  // Authentication and the per-token rate limit for every /openapi/ endpoint.
+  // Authentication and the per-app rate limit, before any body is read or parsed.
   api.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0];
-    if (!path.startsWith('/openapi/') || PUBLIC_OPENAPI.has(path)) return;
-    const token = (req.query as { access_token?: string } | undefined)?.access_token;
-    const { app, tokenHash } = await s.auth.authenticate(typeof token === 'string' ? token : undefined);
-    s.rateLimiter.take(tokenHash);
+    if (!req.headers.host && req.raw.httpVersion === '1.1') {
+      throw new ApiError('MALFORMED_REQUEST', 'The Host header is missing; HTTP/1.1 requests must send one.');
+    }
+    if (req.routeOptions.config?.perClientLimit) s.clientRateLimiter.take(req.ip);
+    if (accessOf(req) !== 'app') return;
+    const token = (req.query as { access_token?: unknown } | undefined)?.access_token;
+    const app = await s.auth.authenticate(typeof token === 'string' ? token : undefined);
+    // Per app, not per token: a fresh token per call must not buy a fresh allowance.
+    s.rateLimiter.take(String(app.id));
     req.tenant = app;
   });
 
@@ -68,7 +85,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
     const route = req.routeOptions.url ?? 'unknown';
     s.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     s.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) req.log.warn({ reqId: req.id, path: req.url.split('?')[0], status: reply.statusCode }, 'request failed');
+    if (reply.statusCode >= 500) req.log.warn({ reqId: req.id, path: pathOf(req.url), status: reply.statusCode }, 'request failed');
   });
 
   for (const routes of [authRoutes, accountRoutes, catalogRoutes, ttsRoutes, cloningRoutes, videoRoutes, uploadRoutes, systemRoutes, consoleRoutes]) routes(api, s);

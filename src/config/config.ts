@@ -17,8 +17,16 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   tokenTtlSeconds: number;
   signatureWindowSeconds: number;
-  /** Requests per minute allowed for one access token. */
+  /** Requests per minute allowed for one app, whichever of its tokens it uses. */
   rateLimitPerMinute: number;
+  /** Token requests per minute allowed from one client address. */
+  tokenRateLimitPerMinute: number;
+  /** Live access tokens one app may hold; signing for one more ends its oldest. */
+  maxTokensPerApp: number;
+  /** How long a checked token is trusted from memory before the database is asked again (revocation from another process takes effect within it). */
+  authCacheMs: number;
+  /** Bearer token that opens /metrics to non-loopback clients; null: loopback only. */
+  metricsToken: string | null;
   bodyLimitBytes: number;
   ttsMaxChars: number;
   ttsThreads: number;
@@ -72,6 +80,11 @@ const str: Parser<string> = (raw) => {
   if (raw.trim() === '') throw new Error('must not be empty');
   return raw.trim();
 };
+const secretToken: Parser<string> = (raw) => {
+  // Compared against a header, so it must be a header-safe token, and long enough not to be guessed.
+  if (!/^[A-Za-z0-9._~+/=-]{16,256}$/.test(raw.trim())) throw new Error('must be 16 to 256 characters of letters, digits and ._~+/=-');
+  return raw.trim();
+};
 const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
   if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -96,6 +109,10 @@ const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K
   tokenTtlSeconds: { env: 'DHP_TOKEN_TTL_SECONDS', parse: int(60, 30 * 86400), def: 7200 },
   signatureWindowSeconds: { env: 'DHP_SIGNATURE_WINDOW_SECONDS', parse: int(1, 86400), def: 300 },
   rateLimitPerMinute: { env: 'DHP_RATE_LIMIT_PER_MINUTE', parse: int(1), def: 1200 },
+  tokenRateLimitPerMinute: { env: 'DHP_TOKEN_RATE_LIMIT_PER_MINUTE', parse: int(1), def: 60 },
+  maxTokensPerApp: { env: 'DHP_MAX_TOKENS_PER_APP', parse: int(1, 100_000), def: 100 },
+  authCacheMs: { env: 'DHP_AUTH_CACHE_MS', parse: int(0, 60_000), def: 2000 },
+  metricsToken: { env: 'DHP_METRICS_TOKEN', parse: secretToken, def: null },
   bodyLimitBytes: { env: 'DHP_BODY_LIMIT_BYTES', parse: int(1024), def: 1024 * 1024 },
   ttsMaxChars: { env: 'DHP_TTS_MAX_CHARS', parse: int(1, 1_000_000), def: 20000 },
   ttsThreads: { env: 'DHP_TTS_THREADS', parse: int(1, 64), def: 1 },

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
+import type { Transaction } from 'kysely';
 import type { Db } from '../store/db.js';
-import type { App, QuotaKind } from '../store/schema.js';
+import type { App, Database, QuotaKind } from '../store/schema.js';
 import { quotaKinds, type QuotaService } from './quota.js';
 
 export interface CreatedApp { appId: string; secret: string; userId: number; corpId: number }
@@ -16,6 +17,8 @@ export class AppsService {
     private readonly quota: QuotaService,
     private readonly clock: Clock,
     private readonly defaults: Config['defaultQuota'],
+    /** Told when an app's access changed, so this process forgets cached tokens at once (other processes re-read within DHP_AUTH_CACHE_MS). */
+    private readonly accessChanged: (appPk: number) => void = () => undefined,
   ) {}
 
   async create(opts: { name: string; corpId?: number; quota?: QuotaTotals }): Promise<CreatedApp> {
@@ -50,6 +53,44 @@ export class AppsService {
     return app;
   }
 
+  /** Refuses the app's tokens and signatures until `enable`; its queued tasks still finish. */
+  async disable(appId: string): Promise<App> {
+    return this.changeAccess(appId, (tx, app) => tx.updateTable('apps').set({ disabled_at: this.clock.now() }).where('id', '=', app.id).execute());
+  }
+
+  async enable(appId: string): Promise<App> {
+    return this.changeAccess(appId, (tx, app) => tx.updateTable('apps').set({ disabled_at: null }).where('id', '=', app.id).execute());
+  }
+
+  /** Ends every token of the app; it signs for new ones with its secret. Answers how many were live. */
+  async revokeTokens(appId: string): Promise<number> {
+    let n = 0;
+    await this.changeAccess(appId, async (tx, app) => {
+      const r = await tx.deleteFrom('tokens').where('app_pk', '=', app.id).where('expires_at', '>', this.clock.now()).executeTakeFirst();
+      n = Number(r.numDeletedRows);
+      await tx.deleteFrom('tokens').where('app_pk', '=', app.id).execute();
+    });
+    return n;
+  }
+
+  /** A new secret; the old one and every token signed with it stop working. */
+  async rotateSecret(appId: string): Promise<{ appId: string; secret: string }> {
+    const secret = randomBytes(24).toString('base64url');
+    await this.changeAccess(appId, async (tx, app) => {
+      await tx.updateTable('apps').set({ secret }).where('id', '=', app.id).execute();
+      await tx.deleteFrom('tokens').where('app_pk', '=', app.id).execute();
+    });
+    return { appId, secret };
+  }
+
+  private async changeAccess(appId: string, change: (tx: Transaction<Database>, app: App) => Promise<unknown>): Promise<App> {
+    const app = await this.byAppId(appId);
+    if (!app) throw new Error(`no app with appId ${appId}; see "dhp app list"`);
+    await this.db.transaction().execute((tx) => change(tx, app));
+    this.accessChanged(app.id);
+    return (await this.byId(app.id))!;
+  }
+
   async byAppId(appId: string): Promise<App | undefined> {
     const app = await this.db.selectFrom('apps').selectAll().where('app_id', '=', appId).executeTakeFirst();
     return app && normalizeApp(app);
@@ -71,5 +112,8 @@ export class AppsService {
 }
 
 export function normalizeApp(a: App): App {
-  return { ...a, id: Number(a.id), corp_id: Number(a.corp_id), created_at: Number(a.created_at) };
+  return {
+    ...a, id: Number(a.id), corp_id: Number(a.corp_id), created_at: Number(a.created_at),
+    disabled_at: a.disabled_at === null || a.disabled_at === undefined ? null : Number(a.disabled_at),
+  };
 }

@@ -130,7 +130,7 @@ export class VideoService {
   async cancel(app: App, id: number): Promise<VideoView> {
     const v = await this.own(app, id);
     if (!active.includes(v.status)) {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', `Video ${id} has already ended (synthesisStatus ${v.status}); only queued or processing videos can be canceled.`);
+      throw new ApiError('VIDEO_ALREADY_ENDED', `Video ${id} has already ended (synthesisStatus ${v.status}); only queued or processing videos can be canceled.`);
     }
     await this.finish(v, SynthesisStatus.Canceled, 'Canceled by the caller.');
     return this.get(app, id);

@@ -223,6 +223,21 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('videos').addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0006_app_access': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('disabled_at', 'bigint').execute();
+      await db.schema.createTable('used_signatures')
+        .addColumn('app_pk', 'bigint', (c) => c.notNull())
+        .addColumn('timestamp', 'text', (c) => c.notNull())
+        .addColumn('sign', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('used_signatures_pk', ['app_pk', 'timestamp', 'sign'])
+        .execute();
+      await db.schema.createIndex('used_signatures_expiry').on('used_signatures').column('expires_at').execute();
+      // The live-token cap reads an app's newest tokens; expiry cleanup reads by expires_at.
+      await db.schema.createIndex('tokens_app_created').on('tokens').columns(['app_pk', 'created_at']).execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

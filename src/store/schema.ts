@@ -9,6 +9,8 @@ export interface AppsTable {
   name: string;
   corp_id: number;
   created_at: number;
+  /** Set by `dhp app disable`: its tokens and signatures are refused. */
+  disabled_at: number | null;
 }
 
 export interface TokensTable {
@@ -16,6 +18,14 @@ export interface TokensTable {
   app_pk: number;
   expires_at: number;
   created_at: number;
+}
+
+/** Signatures already exchanged for a token, kept until their timestamp leaves the window. */
+export interface UsedSignaturesTable {
+  app_pk: number;
+  timestamp: string;
+  sign: string;
+  expires_at: number;
 }
 
 export type QuotaKind = 'tts_words' | 'fast_duration' | 'fast_training' | 'voice_clone';
@@ -209,6 +219,7 @@ export interface UploadsTable {
 export interface Database {
   apps: AppsTable;
   tokens: TokensTable;
+  used_signatures: UsedSignaturesTable;
   quotas: QuotasTable;
   quota_ledger: QuotaLedgerTable;
   tts_syntheses: TtsSynthesesTable;

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
+import type { FastifyRequest } from 'fastify';
 import { errorBody, ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 
@@ -19,7 +21,14 @@ export const systemRoutes: RoutePlugin = (api, s) => {
     }
   });
 
-  api.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  // Metrics name routes, task types and volumes: for the operator, not for tenants.
+  api.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (!metricsAllowed(req, s.config.metricsToken)) {
+      return reply.status(401).header('www-authenticate', 'Bearer realm="dhp metrics"').send(errorBody('UNAUTHORIZED',
+        s.config.metricsToken
+          ? '/metrics needs the header Authorization: Bearer <DHP_METRICS_TOKEN>.'
+          : '/metrics is served only to clients on this machine (loopback, not through a proxy); set DHP_METRICS_TOKEN to scrape it from elsewhere.'));
+    }
     reply.header('content-type', s.metrics.registry.contentType);
     return s.metrics.registry.metrics();
   });
@@ -33,6 +42,28 @@ export const systemRoutes: RoutePlugin = (api, s) => {
     reply.header('content-type', contentTypes[ext] ?? 'application/octet-stream');
     reply.header('content-length', String(file.size));
     reply.header('cache-control', 'private, max-age=86400');
+    // Tenants choose these bytes and they share an origin with the console: never let a browser
+    // run them as a page (sniffed HTML, SVG with scripts), only download or play them.
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('content-security-policy', "sandbox; default-src 'none'; media-src 'self'; img-src 'self'");
+    reply.header('content-disposition', `attachment; filename="${key.slice(key.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._-]/g, '_')}"`);
     return reply.send(file.stream);
   });
 };
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * With DHP_METRICS_TOKEN set, the bearer token is required from everyone. Without it, only
+ * loopback connections that carry no forwarding header: a proxy on the same machine connects
+ * from loopback too, and would otherwise publish the metrics.
+ */
+function metricsAllowed(req: FastifyRequest, token: string | null): boolean {
+  if (token) {
+    const given = Buffer.from(String(req.headers.authorization ?? ''));
+    const expected = Buffer.from(`Bearer ${token}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+  const forwarded = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined || req.headers['x-real-ip'] !== undefined;
+  return !forwarded && LOOPBACK.test(req.socket.remoteAddress ?? '');
+}
