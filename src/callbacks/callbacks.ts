@@ -5,7 +5,7 @@ import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
 import type { Job } from '../store/schema.js';
 import { PermanentError } from '../worker/errors.js';
-import { signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing.js';
+import { DELIVERY_ID_HEADER, signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing.js';
 
 /** The spec's callback task types and the table whose `callback_status` each one reports into. */
 export const callbackTargets = {
@@ -60,6 +60,7 @@ export class CallbackService {
           'content-type': 'application/json',
           [TIMESTAMP_HEADER]: String(ts),
           [SIGNATURE_HEADER]: signCallback(cb.secret, ts, cb.body),
+          [DELIVERY_ID_HEADER]: String(cb.id),
         },
         body: cb.body,
       });

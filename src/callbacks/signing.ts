@@ -9,6 +9,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export const SIGNATURE_HEADER = 'x-dhp-signature';
 export const TIMESTAMP_HEADER = 'x-dhp-timestamp';
+/**
+ * The same on every attempt of one callback, different between callbacks: a receiver that
+ * remembers it handles a retried delivery once. Not covered by the v1 signature (which is
+ * unchanged); pair it with the signature's freshness check.
+ */
+export const DELIVERY_ID_HEADER = 'x-dhp-delivery-id';
 
 export function signCallback(secret: string, timestamp: number | string, body: string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;

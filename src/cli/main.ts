@@ -13,6 +13,11 @@ Server commands (run where the server and its data are; configuration from DHP_*
   dhp app list [--json]             List apps
   dhp app quota APPID [--tts-words N] [--fast-duration MS] [--fast-training N] [--voice-clone N] [--json]
                                     Set an app's quota totals (remaining = total - used)
+  dhp app disable APPID | enable APPID
+                                    Refuse (or accept again) the app's tokens and signatures
+  dhp app revoke-tokens APPID       End every access token of the app (it signs for new ones)
+  dhp app rotate-secret APPID [--json]
+                                    A new secret; the old one and all tokens stop working
   dhp consent list [--state review|pending|verified|refused|approved|rejected] [--json]
                                     Consent recordings and their state (review = waiting for an operator)
   dhp consent approve ID [--reason TEXT]

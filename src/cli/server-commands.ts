@@ -74,9 +74,9 @@ async function appCommand(args: string[]): Promise<number> {
   if (sub === 'list') {
     const p = parseArgs(rest, { json: 'boolean' });
     const list = await withApps((apps) => apps.list());
-    const rows = list.map((a) => ({ appId: a.app_id, name: a.name, userId: a.id, corpId: a.corp_id }));
+    const rows = list.map((a) => ({ appId: a.app_id, name: a.name, userId: a.id, corpId: a.corp_id, disabled: a.disabled_at !== null }));
     if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else for (const r of rows) process.stdout.write(`${r.appId}  ${r.name}  user ${r.userId}  corp ${r.corpId}\n`);
+    else for (const r of rows) process.stdout.write(`${r.appId}  ${r.name}  user ${r.userId}  corp ${r.corpId}${r.disabled ? '  DISABLED' : ''}\n`);
     return 0;
   }
   if (sub === 'quota') {
@@ -96,7 +96,29 @@ async function appCommand(args: string[]): Promise<number> {
     else for (const [k, v] of Object.entries(lines)) process.stdout.write(`${k.padEnd(14)} ${v.remaining} of ${v.total} remaining\n`);
     return 0;
   }
-  throw new UsageError(sub ? `unknown app command "${sub}"` : 'app needs a command: create, list or quota');
+  if (sub === 'disable' || sub === 'enable' || sub === 'revoke-tokens' || sub === 'rotate-secret') {
+    const p = parseArgs(rest, { json: 'boolean' });
+    const appId = p.positional[0];
+    if (!appId) throw new UsageError(`app ${sub} needs an APPID`);
+    const result = await withApps(async (apps, _quota, config) => {
+      const wait = `a running server stops accepting them within ${config.authCacheMs} ms`;
+      switch (sub) {
+        case 'disable': await apps.disable(appId); return { json: { appId, disabled: true }, text: `app ${appId} disabled: its tokens and signatures are refused (${wait}).` };
+        case 'enable': await apps.enable(appId); return { json: { appId, disabled: false }, text: `app ${appId} enabled.` };
+        case 'revoke-tokens': {
+          const revoked = await apps.revokeTokens(appId);
+          return { json: { appId, revoked }, text: `app ${appId}: ${revoked} live token(s) revoked (${wait}).` };
+        }
+        case 'rotate-secret': {
+          const r = await apps.rotateSecret(appId);
+          return { json: r, text: `appId:  ${r.appId}\nsecret: ${r.secret}\nThe old secret and every token are revoked (${wait}). Keep the secret; it is not shown again.` };
+        }
+      }
+    });
+    process.stdout.write(p.flags.json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
+    return 0;
+  }
+  throw new UsageError(sub ? `unknown app command "${sub}"` : 'app needs a command: create, list, quota, disable, enable, revoke-tokens or rotate-secret');
 }
 
 const consentStates: ConsentState[] = ['pending', 'verified', 'refused', 'review', 'approved', 'rejected'];
