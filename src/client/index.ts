@@ -161,6 +161,8 @@ interface CallOptions extends RequestOptions {
   stream?: { body: ReadableStream<Uint8Array>; contentType: string };
   auth?: boolean;
   query?: Record<string, string>;
+  /** Overrides maxRetries for this call. */
+  retries?: number;
 }
 
 /** What files.upload takes: bytes, a Blob or File, or a stream of bytes (Node.js, Deno, Bun). */
@@ -226,11 +228,23 @@ export class DhpClient {
   }
 
   private async fetchToken(): Promise<string> {
-    const timestamp = String(Date.now());
-    const sign = md5Hex(`${this.appId}${timestamp}${this.secret}`);
-    const data = await this.send<TokenData>('GET', '/openapi/oauth/token', {
-      auth: false, query: { grant_type: 'sign', appId: this.appId, timestamp, sign },
-    });
+    // dhp takes each signature once (a replayed token URL is refused), so every attempt signs
+    // anew: a retry of the same URL after a lost answer would be refused.
+    let data: TokenData;
+    for (let attempt = 0; ; attempt++) {
+      const timestamp = String(Date.now());
+      const sign = md5Hex(`${this.appId}${timestamp}${this.secret}`);
+      try {
+        data = await this.send<TokenData>('GET', '/openapi/oauth/token', {
+          auth: false, retries: 0, query: { grant_type: 'sign', appId: this.appId, timestamp, sign },
+        });
+        break;
+      } catch (e) {
+        const retryable = e instanceof DhpError && (e.status === 0 || e.status === 429 || e.status >= 500);
+        if (!retryable || attempt >= this.maxRetries) throw e;
+        await sleep(this.backoff(attempt));
+      }
+    }
     this._token = data.access_token;
     this._tokenExpiresAt = Date.now() + data.expires_in * 1000;
     return data.access_token;
@@ -267,7 +281,7 @@ export class DhpClient {
     // Only what cannot take effect twice is retried on network errors and 5xx: reads, and
     // writes with an Idempotency-Key. A 429 was refused before anything happened.
     const safe = !opts.stream && (method === 'GET' || Boolean(opts.idempotencyKey));
-    const maxRetries = opts.stream ? 0 : this.maxRetries;
+    const maxRetries = opts.stream ? 0 : opts.retries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
