@@ -55,7 +55,7 @@ export async function breakdown(): Promise<Part[]> {
   try {
     const s = dhp.app.services;
     const url = `/openapi/speaker/v2/tts/${dhp.ttsId}?access_token=${dhp.token}`;
-    const { app, tokenHash } = await s.auth.authenticate(dhp.token);
+    const app = await s.auth.authenticate(dhp.token);
     const query = () => s.db.selectFrom('tts_syntheses').selectAll().where('id', '=', dhp.ttsId).where('app_pk', '=', app.id);
     const compiled = query().compile();
     const params = compiled.parameters as unknown[];
@@ -91,8 +91,8 @@ export async function breakdown(): Promise<Part[]> {
     await add('dhp GET /openapi/speaker/v2/tts/{id} (inject)', 'the whole request without a socket: auth, validation, handler, serialization, metrics',
       () => dhp.app.server.inject({ method: 'GET', url }));
     await bare.close();
-    await add('  auth + rate limit (onRequest hook)', 'sha256 of the token, in-memory token cache, token bucket',
-      async () => { await s.auth.authenticate(dhp.token); s.rateLimiter.take(tokenHash); });
+    await add('  auth + rate limit (onRequest hook)', 'in-memory token cache (the database every DHP_AUTH_CACHE_MS), token bucket per app',
+      async () => { await s.auth.authenticate(dhp.token); s.rateLimiter.take(String(app.id)); });
     await add('  TtsService.get (handler)', 'Kysely build + compile, SQLite prepare + run, row → view',
       () => s.tts.get(app, dhp.ttsId));
     await add('    Kysely build + compile only', 'query builder objects and SQL string, no database', () => query().compile());

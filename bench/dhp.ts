@@ -30,7 +30,7 @@ export async function startBenchDhp(): Promise<BenchDhp> {
     host: '127.0.0.1', port: 0, dataDir: dir, databaseFile: path.join(dir, 'dhp.sqlite'),
     // BENCH_LOG_LEVEL=error shows why a benchmark request failed.
     logLevel: (process.env.BENCH_LOG_LEVEL ?? 'silent') as Config['logLevel'],
-    // The benchmark hammers one token; the per-token limit must never answer 429 here.
+    // The benchmark hammers one app; the per-app limit must never answer 429 here.
     rateLimitPerMinute: 1_000_000_000,
   });
   let app: DhpApp | null = null;

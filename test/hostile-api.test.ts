@@ -314,6 +314,21 @@ describe('must-fix 7: fuzzing findings', () => {
     assert.equal(r.body.code, 'VIDEO_ALREADY_ENDED');
     assert.match(r.body.message, /already ended/);
   });
+
+  test('re-running a training that is still running has its own code, not IDEMPOTENCY_CONFLICT', async () => {
+    const app = (await h.app.services.apps.byAppId(alice.appId))!;
+    const now = Date.now();
+    const row = await h.app.services.db.insertInto('trainings').values({
+      app_pk: app.id, title: 't', video_url: 'http://example.com/v.mp4', authorize_url: 'http://example.com/a.mp4', authorize_text: 'I consent.',
+      level: 1, compress: 0, callback_url: null, status: 1, comment: '', run: 1, scene_id: null, cover_key: null, authorize_status: 0,
+      callback_status: 0, created_at: now, updated_at: now,
+    }).returning('id').executeTakeFirstOrThrow();
+    const r = await alice.call('POST', '/openapi/video/v3/create/training', {
+      id: Number(row.id), name: 't', videoUrl: 'http://example.com/v.mp4', authorizeUrl: 'http://example.com/a.mp4', authorizeText: 'I consent.', level: 1,
+    });
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'TRAINING_STILL_RUNNING');
+  });
 });
 
 describe('should-fix: tokens, revocation, replay', () => {

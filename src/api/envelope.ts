@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errorCodes, type ErrorCode } from '../domain/errors.js';
+import { pathOf, redactUrl } from './redact.js';
 
 export const ok = <T>(data: T, message = 'Request successful') => ({ code: '0', success: true, message, data });
 
@@ -65,8 +66,12 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (Object.entries(errorCodes).find(([, s]) => s === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
-    return reply.status(fe.statusCode).send(errorBody(code, fe.message));
+    return reply.status(fe.statusCode).send(errorBody(code, redactUrl(fe.message)));
   }
-  request.log.error({ reqId: request.id, err: error }, 'unhandled error');
+  // The error may quote a URL (a fetch, a parser): the log line gets it without credentials.
+  request.log.error({
+    reqId: request.id, path: pathOf(request.url),
+    err: { type: error.name, message: redactUrl(error.message), stack: redactUrl(error.stack ?? '') },
+  }, 'unhandled error');
   return reply.status(500).send(errorBody('INTERNAL_ERROR', `The server failed to handle this request; it has been logged (reference ${request.id}).`));
 }

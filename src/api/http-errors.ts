@@ -3,21 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../domain/errors.js';
 import { errorBody, handleError } from './envelope.js';
-
-/**
- * Query parameters that carry credentials. Anything that echoes or logs a URL
- * goes through `redactUrl`, so no answer or log line ever shows one.
- */
-const SECRET_PARAMS = /([?&;](?:access_token|sign|secret)=)[^&#\s'"]*/gi;
-
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[redacted]');
-}
-
-/** The path of a request target, without its query: enough to say which endpoint was meant. */
-export function pathOf(url: string): string {
-  return redactUrl(url.split('?')[0]);
-}
+export { pathOf, redactUrl } from './redact.js';
 
 /**
  * Errors Fastify raises before any route runs (the router could not read the path).

@@ -75,7 +75,7 @@ export class TrainingService {
         const existing = await tx.selectFrom('trainings').select(['id', 'run', 'status']).where('id', '=', input.id).where('app_pk', '=', app.id).executeTakeFirst();
         if (!existing) throw notFound(`Training ${input.id}`);
         if (!finished.includes(existing.status)) {
-          throw new ApiError('IDEMPOTENCY_CONFLICT', `Training ${input.id} is still running; wait for it to finish before submitting it again.`);
+          throw new ApiError('TRAINING_STILL_RUNNING', `Training ${input.id} is still running; wait for it to finish before submitting it again.`);
         }
         training = { id: Number(existing.id), run: existing.run + 1 };
         await tx.updateTable('trainings').set({ ...fields, run: training.run }).where('id', '=', training.id).execute();
