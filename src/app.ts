@@ -127,7 +127,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     })
     : null;
   const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
-    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, mediaUrl });
+    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl });
   const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 
