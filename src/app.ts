@@ -113,7 +113,11 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     (appPk, url, dest) => uploads!.copyOwn(appPk, url, dest));
   uploads = new UploadService(db, storage, media, clock, fileUrl);
   const ownUploads = uploads;
-  const mediaUrl: MediaUrlCheck = (raw, field) => checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isUploadUrl(u));
+  const mediaUrl: MediaUrlCheck = async (appPk, raw, field) => {
+    const checked = checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isFilesUrl(u));
+    await ownUploads.assertOwnFile(appPk, new URL(checked), field);
+    return checked;
+  };
   const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);
   const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
     { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });

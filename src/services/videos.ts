@@ -83,7 +83,7 @@ export class VideoService {
     if (scene.kind === 'trained') this.consent.assertUsable(`sceneId ${sceneId}`, scene.authorizeStatus);
     const pn = input.pn ?? 1;
     if (pn !== 0 && pn !== 1) throw invalid(`pn must be 0 (forward) or 1 (reverse, ping-pong); got ${pn}.`);
-    const audioUrl = input.audioUrl?.trim() ? this.opts.mediaUrl(input.audioUrl, 'audioUrl') : null;
+    const audioUrl = input.audioUrl?.trim() ? await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl') : null;
     let text: string | null = null;
     let speakerId: string | null = null;
     if (!audioUrl) {

@@ -64,8 +64,8 @@ export class VoiceService {
     const name = input.name.trim();
     if (!name) throw invalid('name must not be empty.');
     if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
-    const audioUrl = this.opts.mediaUrl(input.audioUrl, 'audioUrl');
-    const authorizeUrl = this.opts.mediaUrl(input.authorizeUrl, 'authorizeUrl');
+    const audioUrl = await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl');
+    const authorizeUrl = await this.opts.mediaUrl(app.id, input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const language = detectLanguage(input.authorizeText) === 'zh' ? 'zh' : 'en';
     const now = this.clock.now();
