@@ -116,7 +116,11 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     (appPk, url, dest) => uploads!.copyOwn(appPk, url, dest));
   uploads = new UploadService(db, storage, media, clock, fileUrl);
   const ownUploads = uploads;
-  const mediaUrl: MediaUrlCheck = (raw, field) => checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isUploadUrl(u));
+  const mediaUrl: MediaUrlCheck = async (appPk, raw, field) => {
+    const checked = checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isFilesUrl(u));
+    await ownUploads.assertOwnFile(appPk, new URL(checked), field);
+    return checked;
+  };
   const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);
   const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
     { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });
@@ -130,7 +134,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     })
     : null;
   const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
-    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, mediaUrl });
+    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl });
   const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 

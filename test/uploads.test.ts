@@ -55,11 +55,21 @@ test('an uploaded WAV is served back and usable as audioUrl without the private-
   assert.equal(v.synthesisStatus, 3, v.failReason);
 });
 
-test("another app cannot use my upload as its media", async () => {
+test("another app's upload and this server's other files are refused as media at accept, naming the field", async () => {
   const r = await upload(alice, 'speech.wav');
-  const v = await video(bob, r.body.data.url);
-  assert.equal(v.synthesisStatus, 7);
-  assert.match(v.failReason, /private address/);
+  const foreign = await bob.call('POST', '/openapi/video/v3/simpleCreate', { sceneId: CHARACTERS[0].id, audioUrl: r.body.data.url });
+  assert.equal(foreign.status, 400);
+  assert.match(foreign.body.message, /^audioUrl is a file URL of this server that your app did not upload/);
+  const own = await video(alice, r.body.data.url);
+  assert.equal(own.synthesisStatus, 3, own.failReason);
+  const generated = await alice.call('POST', '/openapi/video/v3/simpleCreate', { sceneId: CHARACTERS[0].id, audioUrl: own.videoUrl });
+  assert.equal(generated.status, 400);
+  assert.match(generated.body.message, /^audioUrl is a file URL of this server/);
+  const voice = await bob.call('POST', '/openapi/speaker/v3/clone', {
+    name: 'x', audioUrl: r.body.data.url, authorizeUrl: r.body.data.url, authorizeText: 'I consent.',
+  });
+  assert.equal(voice.status, 400);
+  assert.match(voice.body.message, /^audioUrl is a file URL of this server/);
 });
 
 test('non-media, oversized, missing and unauthenticated uploads are refused', async () => {

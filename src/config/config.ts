@@ -50,6 +50,11 @@ export interface Config {
   maxVideoBytes: number;
   maxAudioBytes: number;
   downloadTimeoutMs: number;
+  /** A download slower than this over any rate window fails (0: no minimum). */
+  downloadMinBytesPerSec: number;
+  downloadRateWindowMs: number;
+  /** Longest audioUrl a video accepts; longer ones are refused before they are decoded. */
+  videoMaxAudioSeconds: number;
   trainingMinSeconds: number;
   trainingMaxSeconds: number;
   /** Refuse avatars and voices whose consent recording is not verified or approved. */
@@ -133,6 +138,9 @@ const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K
   maxVideoBytes: { env: 'DHP_MAX_VIDEO_BYTES', parse: int(1024), def: 2 * 1024 ** 3 },
   maxAudioBytes: { env: 'DHP_MAX_AUDIO_BYTES', parse: int(1024), def: 50 * 1024 ** 2 },
   downloadTimeoutMs: { env: 'DHP_DOWNLOAD_TIMEOUT_MS', parse: int(1000), def: 15 * 60_000 },
+  downloadMinBytesPerSec: { env: 'DHP_DOWNLOAD_MIN_BYTES_PER_SEC', parse: int(0), def: 8192 },
+  downloadRateWindowMs: { env: 'DHP_DOWNLOAD_RATE_WINDOW_MS', parse: int(100), def: 30_000 },
+  videoMaxAudioSeconds: { env: 'DHP_VIDEO_MAX_AUDIO_SECONDS', parse: int(1, 86400), def: 3600 },
   trainingMinSeconds: { env: 'DHP_TRAINING_MIN_SECONDS', parse: int(1, 3600), def: 5 },
   trainingMaxSeconds: { env: 'DHP_TRAINING_MAX_SECONDS', parse: int(1, 7200), def: 600 },
   consentRequired: { env: 'DHP_CONSENT_REQUIRED', parse: bool, def: true },

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HttpFetchError, UnsafeUrlError, type SafeHttp } from './safe-http.js';
+import { HttpFetchError, UnsafeUrlError, type MinRate, type SafeHttp } from './safe-http.js';
 
 /** A download failed for a reason the user can act on; the message is for them. */
 export class MediaFetchError extends Error {
@@ -23,6 +23,8 @@ export interface DownloadOptions {
   field: string;
   maxBytes: number;
   timeoutMs: number;
+  /** Below this transfer rate the download fails early instead of at the timeout. */
+  minRate?: MinRate;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function downloadToFile(
   const part = `${dest}.part`;
   await mkdir(path.dirname(dest), { recursive: true });
   try {
-    const res = await http.stream(url, { maxBytes: opts.maxBytes, timeoutMs: opts.timeoutMs });
+    const res = await http.stream(url, { maxBytes: opts.maxBytes, timeoutMs: opts.timeoutMs, minRate: opts.minRate });
     if (res.status < 200 || res.status > 299) {
       res.body.destroy();
       throw new MediaFetchError(`${opts.field} answered HTTP ${res.status}; make sure the URL is reachable`);
@@ -71,6 +73,8 @@ function toUserError(err: unknown, opts: DownloadOptions): unknown {
       return new MediaFetchError(`${field} did not finish downloading within ${formatSeconds(opts.timeoutMs)} s; use a faster host or a smaller file`);
     case 'TOO_LARGE':
       return new MediaFetchError(`${field} is larger than the ${formatBytes(opts.maxBytes)} limit`);
+    case 'TOO_SLOW':
+      return new MediaFetchError(`${field} arrived more slowly than ${formatBytes(opts.minRate?.bytesPerSec ?? 0)} per second over ${formatSeconds(opts.minRate?.windowMs ?? 0)} s; use a faster host`);
     case 'TOO_MANY_REDIRECTS':
       return new MediaFetchError(`${field} redirects too many times; use the file's direct URL`);
     case 'NETWORK':

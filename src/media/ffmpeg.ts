@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -251,6 +251,8 @@ interface ExecOptions {
   signal?: AbortSignal;
   /** Keep stdout (ffprobe JSON, piped JPEGs); otherwise it is discarded. */
   captureStdout?: boolean;
+  /** Kill the process once it has printed more than this to stdout: whatever it prints is held in memory. */
+  maxStdoutBytes?: number;
 }
 
 interface ExecResult {
@@ -276,11 +278,19 @@ function execTool(bin: string, args: string[], opts: ExecOptions = {}): Promise<
     }
     const child = spawn(bin, args, { stdio: ['ignore', opts.captureStdout === false ? 'ignore' : 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
     let stderr = '';
     let killedFor: string | null = null;
     let spawnError: NodeJS.ErrnoException | null = null;
 
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (opts.maxStdoutBytes !== undefined && stdoutBytes > opts.maxStdoutBytes) {
+        kill(`printed more than ${opts.maxStdoutBytes} bytes`);
+        return;
+      }
+      stdout.push(chunk);
+    });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP_CHARS);
@@ -357,25 +367,99 @@ async function ffmpegToBuffer(tools: MediaTools, args: string[], timeoutMs: numb
 }
 
 const PROBE_TIMEOUT_MS = 30_000;
+/** ffprobe's answer is parsed on the main thread; the fields probe asks for fit in a few KB. */
+const PROBE_MAX_OUTPUT_BYTES = 1024 * 1024;
 
-/** Run ffprobe quietly and parse its JSON output. */
+/** Run ffprobe quietly and parse its JSON output (at most PROBE_MAX_OUTPUT_BYTES of it). */
 export async function ffprobeJson(tools: MediaTools, args: string[], timeoutMs = PROBE_TIMEOUT_MS): Promise<unknown> {
-  const { stdout } = await execTool(tools.ffprobe, ['-hide_banner', '-v', 'error', '-print_format', 'json', ...args], {
-    timeoutMs,
-    captureStdout: true,
-  });
+  const { stdout } = await runFfprobe(tools, args, timeoutMs);
   return JSON.parse(stdout.toString('utf8'));
 }
 
+function runFfprobe(tools: MediaTools, args: string[], timeoutMs: number): Promise<ExecResult> {
+  return probeSlots.use(() => execTool(tools.ffprobe, ['-hide_banner', '-v', 'error', '-print_format', 'json', ...args], {
+    timeoutMs,
+    captureStdout: true,
+    maxStdoutBytes: PROBE_MAX_OUTPUT_BYTES,
+  }));
+}
+
+/** At most `size` tasks at once; the rest wait in order. */
+export class Slots {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, so `running` stays counted for it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/**
+ * Probes run on every upload, straight from the API; each ffprobe can take
+ * hundreds of MB on a hostile file, so only a few run at once.
+ */
+const probeSlots = new Slots(2);
+
 // ---------------------------------------------------------------------------
-// probe
+// Tenant input: what ffmpeg may do with a file someone else chose
 // ---------------------------------------------------------------------------
 
 /**
- * Demuxers and codecs ffprobe uses for text: it renders .txt/.nfo/... files
- * as "video" (ANSI art), which must not pass as a user's video.
+ * The containers dhp accepts (demuxer names; "mov" covers mp4/m4a/3gp,
+ * "matroska" covers webm). Everything else is refused before it is opened:
+ * playlists (hls), concat lists, and the text, subtitle and network demuxers
+ * that read other files or render text as video. An hls playlist naming a
+ * server-local file would otherwise put that file in the tenant's video.
  */
-const TEXT_FORMATS = new Set(['tty', 'bin', 'xbin', 'adf', 'idf', 'txt', 'html']);
+export const ACCEPTED_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe'];
+
+/**
+ * Largest picture a decoder will allocate (width × height): 4096 × 4096, the
+ * training limit. A 1 MB PNG of 16000 × 16000 took ffprobe 1 GB without it.
+ */
+export const MAX_PIXELS = 4096 * 4096;
+
+/**
+ * Input options for a file a tenant chose: only the accepted containers, only
+ * local files (no demuxer may open a URL or another protocol), no giant
+ * pictures. Goes where `-i file` would.
+ */
+export function tenantInput(file: string): string[] {
+  return [
+    '-format_whitelist', ACCEPTED_FORMATS.join(','),
+    '-protocol_whitelist', 'file',
+    '-max_pixels', String(MAX_PIXELS),
+    '-i', fileArg(file),
+  ];
+}
+
+/**
+ * Only the fields interpretProbe reads: no tags (an 80 MB tag made a 126 MB
+ * answer) but the rotation ones, no chapters, no programs' details.
+ */
+const PROBE_ENTRIES = [
+  'format=format_name,duration,size,bit_rate',
+  'stream=codec_type,codec_name,width,height,pix_fmt,avg_frame_rate,r_frame_rate,sample_rate,channels,duration',
+  'stream_disposition=attached_pic',
+  'stream_tags=rotate',
+  'stream_side_data=side_data_type,rotation',
+].join(':');
+
+/**
+ * Codecs ffprobe uses for text rendered as "video" (ANSI art), which must not
+ * pass as a user's video even inside an accepted container.
+ */
 const TEXT_CODECS = new Set(['ansi', 'bintext', 'xbin', 'idf']);
 
 interface RawStream {
@@ -399,19 +483,54 @@ interface RawProbe {
   streams?: RawStream[];
 }
 
-/** What ffprobe can tell about `file`; MediaProbeError when it is not audio or video. */
+/**
+ * What ffprobe can tell about `file` without decoding more than it needs;
+ * MediaProbeError when it is not audio or video in an accepted container.
+ */
 export async function probe(tools: MediaTools, file: string): Promise<ProbeResult> {
   const { size } = await stat(file); // a missing file is our bug, not the user's: let ENOENT through
-  let raw: RawProbe;
+  let out: ExecResult;
   try {
-    raw = (await ffprobeJson(tools, ['-show_format', '-show_streams', '-i', fileArg(file)])) as RawProbe;
+    out = await runFfprobe(tools, ['-show_entries', PROBE_ENTRIES, ...tenantInput(file)], PROBE_TIMEOUT_MS);
   } catch (err) {
+    if (err instanceof FfmpegError && /Format \S+ is not on the whitelist|not on whitelist/i.test(err.stderrTail)) {
+      throw new MediaProbeError(`the file is ${formatOf(err.stderrTail)}, not one of the accepted formats (MP4, MOV, WebM, WAV, MP3, Ogg, FLAC, AAC, PNG, JPEG, WebP)`);
+    }
+    if (err instanceof FfmpegError && /printed more than/.test(err.message)) {
+      throw new MediaProbeError('the file describes itself at a length no media file needs');
+    }
     if (err instanceof FfmpegError && /exited with code/.test(err.message)) {
+      if (await looksLikeText(file)) throw new MediaProbeError('the file is text (a playlist, a list of files or a web page, for example), not video or audio');
       throw new MediaProbeError('the file is damaged, incomplete or not a video or audio file (a web page, for example)');
     }
     throw err;
   }
-  return interpretProbe(raw, size);
+  const picture = /Picture size (\d+)x(\d+) exceeds/.exec(out.stderr);
+  if (picture) {
+    throw new MediaProbeError(`the picture is ${picture[1]} × ${picture[2]} pixels; at most ${MAX_PIXELS.toLocaleString('en-US')} pixels (4096 × 4096) are accepted`);
+  }
+  return interpretProbe(JSON.parse(out.stdout.toString('utf8')) as RawProbe, size);
+}
+
+/** True when the file starts with printable UTF-8 text: media containers start with binary magic. */
+async function looksLikeText(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(512), 0, 512, 0);
+    const head = buffer.subarray(0, bytesRead);
+    // A multi-byte character cut at the end of the window is still text.
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/\uFFFD$/, '');
+    return bytesRead > 0 && !text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f\x7f]/.test(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** "an HLS playlist" from ffprobe's "[hls @ 0x...] Format not on whitelist" line. */
+function formatOf(stderr: string): string {
+  const name = /\[(\w+) @/.exec(stderr)?.[1] ?? '';
+  const known: Record<string, string> = { hls: 'a playlist (HLS)', concat: 'a concat list', tty: 'a text file', mpegts: 'an MPEG-TS stream' };
+  return known[name] ?? (name ? `a file of the "${name}" kind` : 'a file of another kind');
 }
 
 function interpretProbe(raw: RawProbe, fileSize: number): ProbeResult {
@@ -420,7 +539,7 @@ function interpretProbe(raw: RawProbe, fileSize: number): ProbeResult {
   const videoStream = streams.find(isPictureStream);
   const audioStream = streams.find((s) => s.codec_type === 'audio' && !!s.codec_name);
 
-  const isText = TEXT_FORMATS.has(formatName) || (videoStream && TEXT_CODECS.has(videoStream.codec_name ?? ''));
+  const isText = videoStream && TEXT_CODECS.has(videoStream.codec_name ?? '');
   if (isText) throw new MediaProbeError('the file is text, not video or audio');
   if (!videoStream && !audioStream) throw new MediaProbeError('the file has no video or audio stream');
 
@@ -525,7 +644,7 @@ function grabFrame(tools: MediaTools, file: string, atSeconds: number, width: nu
   return ffmpegToBuffer(tools, [
     // -ss before -i seeks by index then decodes up to the exact time: fast and accurate.
     ...(atSeconds > 0 ? ['-ss', atSeconds.toFixed(3)] : []),
-    '-i', fileArg(file),
+    ...tenantInput(file),
     '-map', '0:v:0', '-frames:v', '1',
     ...(width ? ['-vf', `scale=${width}:-2`] : []),
     '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3',

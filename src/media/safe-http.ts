@@ -54,6 +54,16 @@ export interface SafeRequest {
   maxResponseBytes?: number;
 }
 
+/**
+ * The slowest a body may arrive: every `windowMs` must bring at least
+ * `bytesPerSec` per second of it, so a server that drips a byte at a time
+ * cannot hold a worker for the whole timeout.
+ */
+export interface MinRate {
+  bytesPerSec: number;
+  windowMs: number;
+}
+
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 export interface SafeResponse {
@@ -90,7 +100,7 @@ export class UnsafeUrlError extends Error {
   }
 }
 
-export type HttpFetchErrorCode = 'TIMEOUT' | 'TOO_LARGE' | 'NETWORK' | 'TOO_MANY_REDIRECTS';
+export type HttpFetchErrorCode = 'TIMEOUT' | 'TOO_LARGE' | 'NETWORK' | 'TOO_MANY_REDIRECTS' | 'TOO_SLOW';
 
 export class HttpFetchError extends Error {
   readonly code: HttpFetchErrorCode;
@@ -351,6 +361,11 @@ function pinnedLookup(address: string, family: number) {
 class ByteLimit extends Transform {
   private seen = 0;
 
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.seen;
+  }
+
   constructor(private readonly max: number, private readonly host: string) {
     super();
   }
@@ -409,7 +424,7 @@ export class SafeHttp {
    * buffer. Resolves once headers arrive; the call's deadline keeps running
    * until the body is fully read.
    */
-  async stream(url: string, req: SafeRequest & { maxBytes: number }): Promise<SafeStreamResponse> {
+  async stream(url: string, req: SafeRequest & { maxBytes: number; minRate?: MinRate }): Promise<SafeStreamResponse> {
     const { res, url: finalUrl, deadline } = await this.open(url, req);
     const host = finalUrl.host;
     const declared = Number(res.headers['content-length']);
@@ -422,7 +437,7 @@ export class SafeHttp {
       status: res.statusCode ?? 0,
       headers: res.headers,
       url: finalUrl.toString(),
-      body: limitBody(res, req.maxBytes, host, deadline),
+      body: limitBody(res, req.maxBytes, host, deadline, req.minRate),
     };
   }
 
@@ -578,8 +593,9 @@ export class SafeHttp {
  * maps socket failures to NETWORK errors, and tears the response down when the
  * consumer stops early.
  */
-function limitBody(res: IncomingMessage, maxBytes: number, host: string, deadline: Deadline): Readable {
+function limitBody(res: IncomingMessage, maxBytes: number, host: string, deadline: Deadline, minRate?: MinRate): Readable {
   const body = new ByteLimit(maxBytes, host);
+  const stopWatch = minRate && minRate.bytesPerSec > 0 ? watchRate(body, minRate, host) : () => {};
   // A late timeout must not crash the process just because the caller has not
   // attached its own handlers yet; real listeners still receive the error.
   body.on('error', () => {});
@@ -596,8 +612,26 @@ function limitBody(res: IncomingMessage, maxBytes: number, host: string, deadlin
   const off = deadline.onExpire(() => body.destroy(deadline.error()));
   body.on('close', () => {
     off();
+    stopWatch();
     deadline.clear();
     if (!res.complete) res.destroy();
   });
   return body;
+}
+
+/** Fails `body` with TOO_SLOW when a window passes with fewer bytes than the minimum rate asks. */
+function watchRate(body: ByteLimit, rate: MinRate, host: string): () => void {
+  const needed = (rate.bytesPerSec * rate.windowMs) / 1000;
+  let atWindowStart = 0;
+  const timer = setInterval(() => {
+    if (body.bytes - atWindowStart < needed) {
+      const got = body.bytes - atWindowStart;
+      body.destroy(new HttpFetchError('TOO_SLOW',
+        `response from ${host} arrived at ${formatBytes(Math.round((got * 1000) / rate.windowMs))}/s, under the ${formatBytes(rate.bytesPerSec)}/s minimum`));
+      return;
+    }
+    atWindowStart = body.bytes;
+  }, rate.windowMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -17,6 +17,7 @@ import {
   MediaProbeError,
   probe,
   runFfmpeg,
+  tenantInput,
   type MediaTools,
 } from './ffmpeg.js';
 
@@ -165,7 +166,7 @@ async function encodeForward(
     'setsar=1',
     cfrTail(g.fps),
   ];
-  await runFfmpeg(tools, ['-i', fileArg(input), '-map', '0:v:0', '-vf', filters.join(','), ...encoder, fileArg(output)], { signal });
+  await runFfmpeg(tools, [...tenantInput(input), '-map', '0:v:0', '-vf', filters.join(','), ...encoder, fileArg(output)], { signal });
 }
 
 /** Frames per reverse piece: REVERSE_CHUNK_SECONDS (or the caller's), fewer when frames are large. */

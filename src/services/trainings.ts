@@ -60,8 +60,8 @@ export class TrainingService {
     const title = input.name.trim();
     if (!title) throw invalid('name must not be empty.');
     if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
-    const videoUrl = this.opts.mediaUrl(input.videoUrl, 'videoUrl');
-    const authorizeUrl = this.opts.mediaUrl(input.authorizeUrl, 'authorizeUrl');
+    const videoUrl = await this.opts.mediaUrl(app.id, input.videoUrl, 'videoUrl');
+    const authorizeUrl = await this.opts.mediaUrl(app.id, input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const now = this.clock.now();
     const fields = {

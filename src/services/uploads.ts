@@ -55,9 +55,25 @@ export class UploadService {
     });
   }
 
-  /** True when `url` names a dhp upload (whoever owns it); used to accept it before the address check. */
-  isUploadUrl(url: URL): boolean {
-    return this.keyOf(url) !== null;
+  /** True when `url` is under this server's /files/ (an upload or any other file it serves). */
+  isFilesUrl(url: URL): boolean {
+    const files = new URL(this.fileUrl(''));
+    return url.origin === files.origin && url.pathname.startsWith(files.pathname);
+  }
+
+  /**
+   * Refuses, at accept time, a file URL of this server that is not one of the app's own
+   * uploads (another app's upload, a generated video...): dhp would otherwise fetch it
+   * over the network later and fail, or hand one tenant's file to another.
+   */
+  async assertOwnFile(appPk: number, url: URL, field: string): Promise<void> {
+    if (!this.isFilesUrl(url)) return;
+    const key = this.keyOf(url);
+    const row = key === null ? undefined
+      : await this.db.selectFrom('uploads').select('key').where('key', '=', key).where('app_pk', '=', appPk).executeTakeFirst();
+    if (!row) {
+      throw invalid(`${field} is a file URL of this server that your app did not upload; upload the file with POST /openapi/file/upload and use the URL it answers.`);
+    }
   }
 
   /** Copies the caller's upload named by `url` to `dest`; false when the URL is not one of the app's uploads. */

@@ -10,7 +10,7 @@ export function checkCallbackUrl(raw: string | null | undefined, allowPrivate: b
   return checkUrl(raw, field, allowPrivate, () => false);
 }
 
-/** Parses `raw` and refuses a private address, unless allowed or `isOwn` (dhp's own upload). */
+/** Parses `raw` and refuses a private address, unless allowed or `isOwn` (this server's own files, which the caller checks further). */
 function checkUrl(raw: string | null | undefined, field: string, allowPrivate: boolean, isOwn: (url: URL) => boolean): string | null {
   if (raw === undefined || raw === null || raw.trim() === '') return null;
   if (raw.length > 2048) throw invalid(`${field} is longer than 2048 characters.`);
@@ -43,5 +43,8 @@ export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean,
   return checked;
 }
 
-/** The accept-time media URL check as services use it: the field's URL, checked, or a 400. */
-export type MediaUrlCheck = (raw: string, field: string) => string;
+/**
+ * The accept-time media URL check as services use it: the field's URL, checked, or a 400.
+ * A file URL of this server passes only when it is one of the app's own uploads.
+ */
+export type MediaUrlCheck = (appPk: number, raw: string, field: string) => Promise<string>;

@@ -10,7 +10,7 @@ import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
 import { composeVideo, type LoopDirection } from '../media/compose.js';
-import { probe, runFfmpeg } from '../media/ffmpeg.js';
+import { probe, runFfmpeg, tenantInput } from '../media/ffmpeg.js';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
@@ -71,7 +71,7 @@ export class VideoService {
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
     private readonly lipsync: LipsyncEngine | null,
-    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; mediaUrl: MediaUrlCheck },
+    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck },
   ) {}
 
   /** Ended videos never change again. */
@@ -83,7 +83,7 @@ export class VideoService {
     if (scene.kind === 'trained') this.consent.assertUsable(`sceneId ${sceneId}`, scene.authorizeStatus);
     const pn = input.pn ?? 1;
     if (pn !== 0 && pn !== 1) throw invalid(`pn must be 0 (forward) or 1 (reverse, ping-pong); got ${pn}.`);
-    const audioUrl = input.audioUrl?.trim() ? this.opts.mediaUrl(input.audioUrl, 'audioUrl') : null;
+    const audioUrl = input.audioUrl?.trim() ? await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl') : null;
     let text: string | null = null;
     let speakerId: string | null = null;
     if (!audioUrl) {
@@ -198,7 +198,11 @@ export class VideoService {
       const source = path.join(dir, 'audio-source');
       const probed = await this.media.fetch(v.app_pk, v.audio_url, source, 'audioUrl', 'audio').catch(unusable);
       if (!probed.audio) throw new UnusableInput('audioUrl has no sound track; give a WAV or MP3 of the speech.');
-      await runFfmpeg(tools, ['-i', source, '-vn', '-ac', '1', '-ar', '44100', '-c:a', 'pcm_s16le', wav], { signal });
+      const limitMs = await this.audioLimitMs(v.app_pk, probed.durationMs);
+      // Bounded whatever the header claims: a 22 KB FLAC of 10 h silence wrote 3 GB here.
+      await runFfmpeg(tools, [
+        ...tenantInput(source), '-t', String(limitMs / 1000 + 1), '-vn', '-ac', '1', '-ar', '44100', '-c:a', 'pcm_s16le', wav,
+      ], { signal });
     } else {
       const profile = this.catalog.publicVoice(v.speaker_id!)?.profile ?? await this.voices.profileFor(v.app_pk, v.speaker_id!);
       if (!profile) throw new UnusableInput(`The voice "${v.speaker_id}" is no longer available.`);
@@ -260,6 +264,21 @@ export class VideoService {
     await this.storage.putFile(keys.cover, cover);
     if (keys.srt && srt) await this.storage.put(keys.srt, Buffer.from(srt, 'utf8'));
     return { keys, durationMs: Math.round(out.durationMs) };
+  }
+
+  /**
+   * The most audio an audioUrl may bring: the operator's limit and the app's remaining duration
+   * quota. Checked on the probed length, before anything is decoded.
+   */
+  private async audioLimitMs(appPk: number, probedMs: number): Promise<number> {
+    const maxMs = this.opts.maxAudioSeconds * 1000;
+    const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
+    if (probedMs > maxMs) throw new UnusableInput(`audioUrl is ${seconds(probedMs)} s long; a video can be at most ${seconds(maxMs)} s long.`);
+    const remainingMs = await this.quota.remaining(appPk, 'fast_duration');
+    if (probedMs > remainingMs) {
+      throw new UnusableInput(`audioUrl is ${seconds(probedMs)} s long, more than the ${seconds(Math.max(0, remainingMs))} s of video synthesis duration (fastDuration) that remain; ask the operator to raise the quota.`);
+    }
+    return Math.min(maxMs, remainingMs);
   }
 
   /** Storage may be remote later; ffmpeg wants local files. */

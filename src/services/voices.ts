@@ -9,7 +9,7 @@ import { detectLanguage } from '../engines/consent/recognizer.js';
 import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
 import { analyzeVoice, checkSample } from '../engines/voice/analyze.js';
 import { matchProfile } from '../engines/voice/match.js';
-import { runFfmpeg } from '../media/ffmpeg.js';
+import { runFfmpeg, tenantInput } from '../media/ffmpeg.js';
 import { newKey, type Storage } from '../media/storage.js';
 import { decodeWav } from '../media/wav.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
@@ -39,6 +39,8 @@ export function cloneIdOf(speakerId: string): number | null {
   return m ? Number(m[1]) : null;
 }
 const ref = (id: number) => `voice:${id}`;
+/** The longest voice sample (checkSample's default limit). */
+const SAMPLE_MAX_MS = 60_000;
 const FEATURES = 'Matched timbre (pitch and pace)';
 const DEMO = { en: 'Hello! This is my new voice. I can read any text you give me, at my own pitch and pace.', zh: '你好！这是我的新声音。我可以按照我的音高和语速朗读你给我的任何文字。' };
 
@@ -62,8 +64,8 @@ export class VoiceService {
     const name = input.name.trim();
     if (!name) throw invalid('name must not be empty.');
     if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
-    const audioUrl = this.opts.mediaUrl(input.audioUrl, 'audioUrl');
-    const authorizeUrl = this.opts.mediaUrl(input.authorizeUrl, 'authorizeUrl');
+    const audioUrl = await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl');
+    const authorizeUrl = await this.opts.mediaUrl(app.id, input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const language = detectLanguage(input.authorizeText) === 'zh' ? 'zh' : 'en';
     const now = this.clock.now();
@@ -149,9 +151,17 @@ export class VoiceService {
       if (probed.formatName !== 'wav' || !probed.audio) {
         throw new PermanentError(`audioUrl must point to a WAV file; got ${describeFormat(probed.formatName, probed.audio?.codec)}.`);
       }
-      // Normalize any WAV flavour (float, 24-bit, stereo) to 16-bit mono for analysis.
+      // The container's length decides before anything is decoded: a 135 KB "WAV" held an hour at 96 kHz.
+      if (probed.durationMs > SAMPLE_MAX_MS + 1000) {
+        throw new PermanentError(`The voice sample cannot be used: the sample is ${Math.round(probed.durationMs / 1000)} s long; it must be 3 to 60 s (10 to 30 s recommended).`);
+      }
+      // Normalize any WAV flavour (float, 24-bit, stereo) to 16-bit mono for analysis. The decode
+      // is bounded whatever the header claims: at most just over the longest sample, at 48 kHz.
       const pcm = path.join(dir, 'sample-pcm.wav');
-      await runFfmpeg(await this.media.tools(), ['-i', sample, '-vn', '-ac', '1', '-c:a', 'pcm_s16le', pcm]);
+      const rate = probed.audio.sampleRate > 48000 ? ['-ar', '48000'] : [];
+      await runFfmpeg(await this.media.tools(), [
+        ...tenantInput(sample), '-t', String((SAMPLE_MAX_MS + 1000) / 1000), '-vn', '-ac', '1', ...rate, '-c:a', 'pcm_s16le', pcm,
+      ]);
       const analysis = analyzeVoice(decodeWav(await readFile(pcm)));
       const { problems, notes } = checkSample(analysis);
       if (problems.length) throw new PermanentError(`The voice sample cannot be used: ${problems.join(' ')}`);

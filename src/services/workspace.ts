@@ -8,7 +8,10 @@ import { PermanentError } from '../worker/errors.js';
 
 const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file' } as const;
 
-export interface MediaLimits { maxVideoBytes: number; maxAudioBytes: number; downloadTimeoutMs: number }
+export interface MediaLimits {
+  maxVideoBytes: number; maxAudioBytes: number; downloadTimeoutMs: number;
+  downloadMinBytesPerSec: number; downloadRateWindowMs: number;
+}
 
 /**
  * What a media job needs: the tools, the safe HTTP client and a scratch folder
@@ -39,7 +42,10 @@ export class MediaWorkspace {
     const maxBytes = kind === 'audio' ? this.limits.maxAudioBytes : this.limits.maxVideoBytes;
     try {
       if (!(await this.ownUpload(appPk, url, dest))) {
-        await downloadToFile(this.http, url, dest, { field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs });
+        await downloadToFile(this.http, url, dest, {
+          field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs,
+          minRate: { bytesPerSec: this.limits.downloadMinBytesPerSec, windowMs: this.limits.downloadRateWindowMs },
+        });
       }
     } catch (err) {
       if (err instanceof MediaFetchError) throw new PermanentError(err.message);

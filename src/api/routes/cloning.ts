@@ -51,7 +51,7 @@ export const cloningRoutes: RoutePlugin = (api, s) => {
   }, async (req) => {
     const sceneId = Number(req.body.sceneId);
     const training = await s.trainings.bySceneId(req.tenant, sceneId);
-    const url = s.mediaUrl(req.body.authorizeUrl, 'authorizeUrl');
+    const url = await s.mediaUrl(req.tenant.id, req.body.authorizeUrl, 'authorizeUrl');
     await s.consent.submit(req.tenant.id, 'training', Number(training.id), url, req.body.authorizeText.trim());
     return ok(true);
   });
@@ -65,7 +65,7 @@ export const cloningRoutes: RoutePlugin = (api, s) => {
   }, async (req) => {
     const voice = await s.voices.own(req.tenant, req.body.speakerId);
     if (voice.status === VoiceStatus.Failed) throw invalid(`speakerId "${req.body.speakerId}" failed to clone; there is nothing to authorize.`);
-    const url = s.mediaUrl(req.body.authorizeUrl, 'authorizeUrl');
+    const url = await s.mediaUrl(req.tenant.id, req.body.authorizeUrl, 'authorizeUrl');
     await s.consent.submit(req.tenant.id, 'voice', Number(voice.id), url, req.body.authorizeText.trim());
     return ok(true);
   });

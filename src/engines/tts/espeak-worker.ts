@@ -13,6 +13,8 @@ export interface SynthRequest {
   rate: number;
   pitch: number;
   range: number;
+  /** Stop and fail once the speech is longer than this. */
+  maxSeconds: number;
 }
 
 /** The subset of espeak events the main thread needs to build timings. Positions are raw espeak values. */
@@ -73,10 +75,16 @@ function synthesize(espeak: EspeakInstance, req: SynthRequest): SynthResponse {
   const chunks: Int16Array[] = [];
   let sampleCount = 0;
   const events: RawEvent[] = [];
+  const maxSamples = req.maxSeconds * espeak.samplerate;
+  let overLimit = false;
   espeak.synthesize(req.text, (samples, chunkEvents) => {
     if (samples && samples.length > 0) {
       chunks.push(samples);
       sampleCount += samples.length;
+    }
+    if (sampleCount > maxSamples) {
+      overLimit = true;
+      return true; // asks espeak to stop
     }
     for (const e of chunkEvents) {
       if (!KEPT_EVENT_TYPES.has(e.type)) continue;
@@ -90,6 +98,12 @@ function synthesize(espeak: EspeakInstance, req: SynthRequest): SynthResponse {
     }
     return false;
   });
+  if (overLimit) {
+    return {
+      id: req.id, ok: false,
+      message: `The text makes more speech than a text of its length can (over ${Math.round(req.maxSeconds)} s); shorten long runs of line breaks, symbols or pauses.`,
+    };
+  }
   const wav = toWav(chunks, sampleCount, espeak.samplerate);
   return { id: req.id, ok: true, wav, sampleRate: espeak.samplerate, sampleCount, events };
 }

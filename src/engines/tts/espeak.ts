@@ -5,11 +5,21 @@ import { Worker } from 'node:worker_threads';
 import type { PhonemeTiming, SynthesisResult, TtsEngine, VoiceProfile, WordTiming } from './engine.js';
 import { TtsInputError } from './engine.js';
 import type { RawEvent, SynthRequest, SynthResponse } from './espeak-worker.js';
+import { escapeMarkup } from './plain-text.js';
 
 const DEFAULTS = { rate: 175, pitch: 50, range: 50 } as const;
 const LIMITS = { rate: [80, 450], pitch: [0, 100], range: [0, 100] } as const;
 
 type JobParams = Omit<SynthRequest, 'id'>;
+
+/**
+ * The most speech a text may make: BASE_SECONDS plus SECONDS_PER_CHAR per code point at the
+ * default rate, scaled for slower voices. Measured at rate 175 (per code point): English 0.07 s,
+ * CJK read by an English voice 0.35 s, paragraph breaks ("a\n\n") 0.27 s; at rate 80 the worst
+ * was 0.74 s, under the 1.09 s this allows. Past the cap espeak is stopped.
+ */
+const BASE_SECONDS = 10;
+const SECONDS_PER_CHAR = 0.5;
 
 interface RawSynthesis {
   wav: Buffer;
@@ -37,18 +47,26 @@ export class EspeakEngine implements TtsEngine {
   private closed = false;
   private nextId = 1;
 
-  constructor(opts: { threads?: number } = {}) {
+  private readonly secondsPerChar: number;
+
+  /** `secondsPerChar` overrides the speech cap (SECONDS_PER_CHAR), for tests of the cap. */
+  constructor(opts: { threads?: number; secondsPerChar?: number } = {}) {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`invalid espeak thread count ${threads}`);
     this.threads = threads;
+    this.secondsPerChar = opts.secondsPerChar ?? SECONDS_PER_CHAR;
   }
 
   async synthesize(text: string, voice: VoiceProfile): Promise<SynthesisResult> {
     if (this.closed) throw new Error('the espeak engine is closed');
-    const params = toJobParams(text, voice);
+    const escaped = escapeMarkup(text);
+    const params = toJobParams(escaped.text, voice);
+    const chars = [...text].length;
+    params.maxSeconds = BASE_SECONDS + (chars * this.secondsPerChar * DEFAULTS.rate) / params.rate;
     const raw = await this.enqueue(params);
     const durationMs = (raw.sampleCount * 1000) / raw.sampleRate;
-    const { words, phonemes } = buildTimings(text, raw.events, durationMs);
+    const events = raw.events.map((e) => (e.type === 'word' ? { ...e, ...escaped.toOriginal(e.pos, e.len) } : e));
+    const { words, phonemes } = buildTimings(text, events, durationMs);
     if (raw.sampleCount === 0 || words.length === 0) {
       throw new TtsInputError('The text contains nothing that can be spoken.');
     }
@@ -151,6 +169,7 @@ function toJobParams(text: string, voice: VoiceProfile): JobParams {
   return {
     text,
     voice: voice.voice,
+    maxSeconds: Infinity,
     rate: checkedParam('rate', voice.rate),
     pitch: checkedParam('pitch', voice.pitch),
     range: checkedParam('range', voice.range),
