@@ -1,10 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errorCodes, type ErrorCode } from '../domain/errors.js';
+import { ApiError, errorTable, numericCode, type ErrorCode } from '../domain/errors.js';
 
 export const ok = <T>(data: T, message = 'Request successful') => ({ code: '0', success: true, message, data });
 
-export function errorBody(code: ErrorCode, message: string) {
-  return { code, success: false, message, data: null };
+/**
+ * `code` is the error's numeric code (what clients of the cloud platform compare with 0);
+ * `error` is its symbolic name, a dhp addition that dhp's SDK, CLI and console read.
+ */
+export function errorBody(name: ErrorCode, message: string) {
+  return { code: numericCode(name), success: false, message, data: null, error: name };
 }
 
 interface AjvError { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }
@@ -64,8 +68,8 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
     return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON.'));
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = (Object.entries(errorCodes).find(([, s]) => s === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
-    return reply.status(fe.statusCode).send(errorBody(code, fe.message));
+    const name = (Object.entries(errorTable).find(([, e]) => e.status === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
+    return reply.status(fe.statusCode).send(errorBody(name, fe.message));
   }
   request.log.error({ reqId: request.id, err: error }, 'unhandled error');
   return reply.status(500).send(errorBody('INTERNAL_ERROR', `The server failed to handle this request; it has been logged (reference ${request.id}).`));

@@ -6,14 +6,16 @@ import { Type, type TSchema, type Static } from '@sinclair/typebox';
  */
 export const Envelope = <T extends TSchema>(data: T, description?: string) =>
   Type.Object({
-    code: Type.String({ description: '"0" on success, otherwise a stable error code (see the error table)' }),
+    code: Type.String({ description: '"0" on success, otherwise a numeric error code such as "40001" (see docs/errors.md); never "0" on failure' }),
     success: Type.Boolean(),
     message: Type.String(),
     data,
   }, { description });
 
 export const ErrorEnvelope = Type.Object({
-  code: Type.String(), success: Type.Literal(false), message: Type.String(), data: Type.Null(),
+  code: Type.String({ description: 'Numeric error code, e.g. "40101"; see docs/errors.md' }),
+  success: Type.Literal(false), message: Type.String(), data: Type.Null(),
+  error: Type.String({ description: 'dhp addition: the error\'s symbolic name, e.g. "UNAUTHORIZED"' }),
 });
 
 export const PageQuery = Type.Object({
