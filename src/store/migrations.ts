@@ -223,6 +223,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('videos').addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  // The cloud's v2 endpoints: an avatar trained in front of a green screen, and a video's output fields (JSON OutputSpec).
+  '0006_cloud_v2': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('trainings').addColumn('green_screen', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('videos').addColumn('output', 'text').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {
