@@ -6,6 +6,7 @@ import { ABANDONED_AFTER_MS } from '../src/api/idempotency.js';
 import { decodeWav } from '../src/media/wav.js';
 import { parseSrt } from '../src/media/srt.js';
 import { signature } from '../src/services/auth.js';
+import { errorTable, type ErrorCode } from '../src/domain/errors.js';
 import { verifyCallback } from '../src/callbacks/signing.js';
 
 let h: Harness;
@@ -49,7 +50,7 @@ describe('token by signature', () => {
     const ts = Date.now();
     const r = await alice.raw('GET', `/openapi/oauth/token?grant_type=sign&appId=${alice.appId}&timestamp=${ts}&sign=${signature(alice.appId, ts, 'wrong-secret')}`);
     assert.equal(r.status, 401);
-    assert.equal(r.body.code, 'SIGNATURE_INVALID');
+    assert.equal(r.body.error, 'SIGNATURE_INVALID');
     assert.equal(r.body.success, false);
     assert.match(r.body.message, /md5/);
   });
@@ -58,27 +59,28 @@ describe('token by signature', () => {
     const ts = Date.now();
     const r = await alice.raw('GET', `/openapi/oauth/token?grant_type=sign&appId=nope&timestamp=${ts}&sign=${signature('nope', ts, 'x')}`);
     assert.equal(r.status, 401);
-    assert.equal(r.body.code, 'SIGNATURE_INVALID');
+    assert.equal(r.body.error, 'SIGNATURE_INVALID');
   });
 
   test('a stale timestamp is refused even with a correct signature', async () => {
     const ts = Date.now() - 6 * 60_000;
     const r = await alice.raw('GET', `/openapi/oauth/token?grant_type=sign&appId=${alice.appId}&timestamp=${ts}&sign=${signature(alice.appId, ts, alice.secret)}`);
     assert.equal(r.status, 401);
-    assert.equal(r.body.code, 'TIMESTAMP_OUT_OF_WINDOW');
+    assert.equal(r.body.error, 'TIMESTAMP_OUT_OF_WINDOW');
   });
 
   test('missing parameters name the field', async () => {
     const r = await alice.raw('GET', `/openapi/oauth/token?grant_type=sign&appId=${alice.appId}&timestamp=${Date.now()}`);
     assert.equal(r.status, 400);
-    assert.equal(r.body.code, 'INVALID_PARAMETER');
+    assert.equal(r.body.error, 'INVALID_PARAMETER');
     assert.match(r.body.message, /sign is required/);
   });
 
   test('missing, unknown and expired tokens are refused', async () => {
     const none = await alice.raw('GET', '/openapi/user/v2/get');
     assert.equal(none.status, 401);
-    assert.equal(none.body.code, 'UNAUTHORIZED');
+    assert.equal(none.body.error, 'UNAUTHORIZED');
+    assert.equal(none.body.code, '40101');
     const bogus = await alice.raw('GET', '/openapi/user/v2/get?access_token=00000000-0000-4000-8000-000000000000');
     assert.equal(bogus.status, 401);
     const fresh = new Client(h.base, alice.appId, alice.secret);
@@ -87,7 +89,8 @@ describe('token by signature', () => {
     await h.app.services.db.updateTable('tokens').set({ expires_at: Date.now() - 1000 }).where('token_hash', '=', hash).execute();
     const expired = await fresh.call('GET', '/openapi/user/v2/get');
     assert.equal(expired.status, 401);
-    assert.equal(expired.body.code, 'TOKEN_EXPIRED');
+    assert.equal(expired.body.error, 'TOKEN_EXPIRED');
+    assert.equal(expired.body.code, '40102', 'an expired token has its own code, not the one of an unknown token');
   });
 });
 
@@ -144,7 +147,7 @@ describe('public catalog', () => {
     for (const [body, field] of [[{ page: 0, size: 10 }, 'page'], [{ page: 1, size: 101 }, 'size'], [{ page: 1, size: 0 }, 'size'], [{ page: 1 }, 'size'], [{ page: '1', size: 10 }, 'page']] as const) {
       const r = await alice.call('POST', '/openapi/speaker/v2/fastPublicPageList', body);
       assert.equal(r.status, 400, JSON.stringify(body));
-      assert.equal(r.body.code, 'INVALID_PARAMETER');
+      assert.equal(r.body.error, 'INVALID_PARAMETER');
       assert.match(r.body.message, new RegExp(`^${field}\\b`));
     }
   });
@@ -206,7 +209,7 @@ describe('audio synthesis', () => {
     assert.equal(mine.body.data.id, rec.id);
     const theirs = await bob.call('GET', `/openapi/speaker/v2/tts/${rec.id}`);
     assert.equal(theirs.status, 404);
-    assert.equal(theirs.body.code, 'NOT_FOUND');
+    assert.equal(theirs.body.error, 'NOT_FOUND');
     const bobList = await bob.call('POST', '/openapi/speaker/v2/tts/pageList', { page: 1, size: 100 });
     assert.ok(!bobList.body.data.records.some((x: any) => x.id === rec.id));
   });
@@ -228,7 +231,8 @@ describe('audio synthesis', () => {
     for (const [body, status, code, message] of cases) {
       const r = await alice.call('POST', '/openapi/speaker/v3/fastTts', body);
       assert.equal(r.status, status, JSON.stringify(r.body));
-      assert.equal(r.body.code, code);
+      assert.equal(r.body.error, code);
+      assert.equal(r.body.code, errorTable[code as ErrorCode].code);
       assert.equal(r.body.success, false);
       assert.equal(r.body.data, null);
       assert.match(r.body.message, message);
@@ -266,7 +270,7 @@ describe('audio synthesis', () => {
     const accepted = results.filter((r) => r.body.code === '0');
     const refused = results.filter((r) => r.body.code !== '0');
     assert.equal(accepted.length, 5);
-    assert.ok(refused.every((r) => r.status === 403 && r.body.code === 'QUOTA_EXCEEDED' && /quota/.test(r.body.message)));
+    assert.ok(refused.every((r) => r.status === 403 && r.body.error === 'QUOTA_EXCEEDED' && /quota/.test(r.body.message)));
     assert.equal((await carol.call('POST', '/openapi/speaker/v2/tts/pageList', { page: 1, size: 100 })).body.data.totalRecord, 5);
     for (const r of accepted) await carol.waitTts(r.body.data.id);
     const acc = await account(carol);
@@ -283,7 +287,7 @@ describe('audio synthesis', () => {
     assert.deepEqual(b.body, a.body);
     const c = await alice.call('POST', '/openapi/speaker/v3/fastTts', { ...body, content: 'Something else.' }, { 'idempotency-key': key });
     assert.equal(c.status, 409);
-    assert.equal(c.body.code, 'IDEMPOTENCY_CONFLICT');
+    assert.equal(c.body.error, 'IDEMPOTENCY_CONFLICT');
     // Another app may use the same key independently.
     const d = await bob.call('POST', '/openapi/speaker/v3/fastTts', body, { 'idempotency-key': key });
     assert.equal(d.body.code, '0');
@@ -388,7 +392,7 @@ describe('operations', () => {
   test('unknown endpoints and files answer 404 in the envelope', async () => {
     const r = await alice.call('GET', '/openapi/nope');
     assert.equal(r.status, 404);
-    assert.equal(r.body.code, 'NOT_FOUND');
+    assert.equal(r.body.error, 'NOT_FOUND');
     const f = await fetch(`${h.base}/files/tts/../../dhp.sqlite`);
     assert.equal(f.status, 404);
   });
@@ -404,7 +408,7 @@ describe('rate limit', () => {
       assert.deepEqual(codes.slice(0, 5), [200, 200, 200, 200, 200]);
       const r = await c.call('GET', '/openapi/user/v2/get');
       assert.equal(r.status, 429);
-      assert.equal(r.body.code, 'RATE_LIMITED');
+      assert.equal(r.body.error, 'RATE_LIMITED');
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
     } finally { await small.close(); removeDir(small.dir); }
   });

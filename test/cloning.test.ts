@@ -177,7 +177,7 @@ describe('avatar cloning', () => {
     const poor = await Client.create(h, 'poor', { fast_training: 0 });
     const q = await poor.call('POST', '/openapi/video/v3/create/training', base);
     assert.equal(q.status, 403);
-    assert.equal(q.body.code, 'QUOTA_EXCEEDED');
+    assert.equal(q.body.error, 'QUOTA_EXCEEDED');
     assert.equal((await poor.call('POST', '/openapi/video/v2/training/pageList', { page: 1, size: 1 })).body.data.totalRecord, 0);
     assert.deepEqual(await account(alice), before);
     assert.equal((await alice.call('POST', '/openapi/video/v2/training/pageList', { page: 1, size: 1 })).body.data.totalRecord, total);

@@ -28,6 +28,13 @@ export function faceVideo(file: string, seconds: number, size = '360:640') {
     '-t', String(seconds), '-r', '25', '-c:v', 'libx264', '-preset', 'ultrafast', file]);
 }
 
+/** A face in front of a green screen (the photo's part of the frame is not green; the border is). */
+export function greenScreenVideo(file: string, seconds: number) {
+  ffmpeg(['-f', 'lavfi', '-i', `color=c=0x00b140:s=360x640:r=25:d=${seconds}`, '-loop', '1', '-i', facePhoto,
+    '-filter_complex', '[1:v]crop=540:960:930+30*sin(t*2):0,scale=240:426[p];[0:v][p]overlay=60:214:shortest=1,format=yuv420p',
+    '-t', String(seconds), '-r', '25', '-c:v', 'libx264', '-preset', 'ultrafast', file]);
+}
+
 /** A video with no face in it: moving colour bars. */
 export function noFaceVideo(file: string, seconds: number) {
   ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=360x640:rate=25:duration=${seconds}`, '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', file]);
@@ -88,7 +95,8 @@ export async function serveFolder(dir: string): Promise<{ url: (name: string) =>
     const name = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0]);
     const file = path.join(dir, path.basename(name));
     if (!name || !existsSync(file)) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'); return; }
-    const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.wav') ? 'audio/wav' : file.endsWith('.mp3') ? 'audio/mpeg' : 'video/mp4';
+    const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.wav') ? 'audio/wav' : file.endsWith('.mp3') ? 'audio/mpeg'
+      : file.endsWith('.png') ? 'image/png' : file.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4';
     res.writeHead(200, { 'content-type': type, 'content-length': statSync(file).size });
     createReadStream(file).pipe(res);
   });

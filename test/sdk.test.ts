@@ -132,7 +132,8 @@ describe('SDK against a real dhp server', () => {
   it('throws DhpError INVALID_PARAMETER (400) on a bad request', async () => {
     await assert.rejects(client.tts.create({ speakerId: 'en-us-female', content: '   ' }), (e: unknown) => {
       assert.ok(e instanceof DhpError);
-      assert.equal(e.code, 'INVALID_PARAMETER');
+      assert.equal(e.code, 'INVALID_PARAMETER', 'the symbolic name, from the envelope\'s error field');
+      assert.equal(e.apiCode, '40001', 'the envelope\'s numeric code');
       assert.equal(e.status, 400);
       assert.match(e.message, /content/);
       return true;
@@ -172,7 +173,7 @@ describe('SDK against a real dhp server', () => {
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname === '/openapi/user/v2/get' && ++accountHits <= 2) {
           res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' })
-            .end('{"code":"UNAVAILABLE","success":false,"message":"busy","data":null}');
+            .end('{"code":"50301","success":false,"message":"busy","data":null,"error":"UNAVAILABLE"}');
           return;
         }
         if (url.pathname === '/openapi/speaker/v3/fastTts') fastTtsHits++;
@@ -220,7 +221,7 @@ describe('SDK against a real dhp server', () => {
         const url = new URL(req.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/openapi/video/v2/cancel/')) {
           cancels++;
-          res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"UNAVAILABLE","success":false,"message":"busy","data":null}');
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"50301","success":false,"message":"busy","data":null,"error":"UNAVAILABLE"}');
           return;
         }
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json') };

@@ -78,7 +78,7 @@ test('non-media, oversized, missing and unauthenticated uploads are refused', as
   assert.match(html.body.message, /^file is not a video, audio or image file/);
   const big = await upload(alice, 'big.mp4');
   assert.equal(big.status, 413);
-  assert.equal(big.body.code, 'PAYLOAD_TOO_LARGE');
+  assert.equal(big.body.error, 'PAYLOAD_TOO_LARGE');
   assert.match(big.body.message, /^file is larger than the 1 MB/);
   const wrongField = await upload(alice, 'speech.wav', 'audio');
   assert.equal(wrongField.status, 400);

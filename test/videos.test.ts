@@ -213,7 +213,7 @@ describe('bad inputs and cancel', () => {
     const poor = await Client.create(h, 'poor', { fast_duration: 0 });
     const q = await poor.call('POST', '/openapi/video/v3/simpleCreate', { sceneId: CHARACTERS[0].id, text: 'hi', speakerId: 'en-us-male' });
     assert.equal(q.status, 403);
-    assert.equal(q.body.code, 'QUOTA_EXCEEDED');
+    assert.equal(q.body.error, 'QUOTA_EXCEEDED');
     assert.deepEqual(await account(alice), before);
     assert.equal((await alice.call('POST', '/openapi/video/v2/pageList', { page: 1, size: 1 })).body.data.totalRecord, count);
   });

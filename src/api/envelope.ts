@@ -1,11 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errorCodes, type ErrorCode } from '../domain/errors.js';
+import { ApiError, errorTable, numericCode, type ErrorCode } from '../domain/errors.js';
 import { pathOf, redactUrl } from './redact.js';
 
 export const ok = <T>(data: T, message = 'Request successful') => ({ code: '0', success: true, message, data });
 
-export function errorBody(code: ErrorCode, message: string) {
-  return { code, success: false, message, data: null };
+/**
+ * `code` is the error's numeric code (what clients of the cloud platform compare with 0);
+ * `error` is its symbolic name, a dhp addition that dhp's SDK, CLI and console read.
+ */
+export function errorBody(name: ErrorCode, message: string) {
+  return { code: numericCode(name), success: false, message, data: null, error: name };
 }
 
 interface AjvError { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }
@@ -65,8 +69,8 @@ export function handleError(error: FastifyError | ApiError | Error, request: Fas
     return reply.status(400).send(errorBody('INVALID_JSON', 'The request body is not valid JSON.'));
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = (Object.entries(errorCodes).find(([, s]) => s === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
-    return reply.status(fe.statusCode).send(errorBody(code, redactUrl(fe.message)));
+    const name = (Object.entries(errorTable).find(([, e]) => e.status === fe.statusCode)?.[0] ?? 'INVALID_PARAMETER') as ErrorCode;
+    return reply.status(fe.statusCode).send(errorBody(name, redactUrl(fe.message)));
   }
   // The error may quote a URL (a fetch, a parser): the log line gets it without credentials.
   request.log.error({

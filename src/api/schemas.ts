@@ -6,14 +6,16 @@ import { Type, type TSchema, type Static } from '@sinclair/typebox';
  */
 export const Envelope = <T extends TSchema>(data: T, description?: string) =>
   Type.Object({
-    code: Type.String({ description: '"0" on success, otherwise a stable error code (see the error table)' }),
+    code: Type.String({ description: '"0" on success, otherwise a numeric error code such as "40001" (see docs/errors.md); never "0" on failure' }),
     success: Type.Boolean(),
     message: Type.String(),
     data,
   }, { description });
 
 export const ErrorEnvelope = Type.Object({
-  code: Type.String(), success: Type.Literal(false), message: Type.String(), data: Type.Null(),
+  code: Type.String({ description: 'Numeric error code, e.g. "40101"; see docs/errors.md' }),
+  success: Type.Literal(false), message: Type.String(), data: Type.Null(),
+  error: Type.String({ description: 'dhp addition: the error\'s symbolic name, e.g. "UNAUTHORIZED"' }),
 });
 
 /**
@@ -124,6 +126,19 @@ export const TrainingCreateBody = Type.Object({
   level: Int32({ description: '1: Rapid Avatar Cloning' }),
   compress: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
   callbackUrl: Type.Optional(NullableUrl),
+  greenScreen: Type.Optional(Type.Union([Type.Boolean(), Type.Literal(0), Type.Literal(1), Type.Null()], { description: 'dhp addition here (the cloud\'s v2 field): the person stands in front of a green screen, so a video can put backgroundUrl behind them' })),
+});
+/** The cloud's v2 training body: no consent fields (they are accepted, both or neither). */
+export const TrainingCreateV2Body = Type.Object({
+  id: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_ID }), Type.Null()], { description: 'Training ID to re-run; empty for a new training' })),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  videoUrl: Url(),
+  level: Int32({ description: '1: Rapid Avatar Cloning' }),
+  greenScreen: Type.Optional(Type.Union([Type.Boolean(), Type.Literal(0), Type.Literal(1), Type.Null()], { description: 'The person stands in front of a green screen, so a video can put backgroundUrl behind them' })),
+  callbackUrl: Type.Optional(NullableUrl),
+  compress: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  authorizeUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'dhp addition: optional here; without it the avatar\'s consent waits (authorizeStatus 0)' })),
+  authorizeText: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()], { description: 'dhp addition: with authorizeUrl' })),
 });
 export const TrainingCreated = Type.Object({ trainingId: Type.Integer() });
 export const TrainingRecord = Type.Object({
@@ -191,6 +206,19 @@ export const VideoCreateBody = Type.Object({
   pn: Type.Optional(Type.Union([Int32(), Type.Null()], { description: 'Loop direction when the speech is longer than the clip: 0 forward (restart), 1 reverse (ping-pong). Default 1.' })),
   callbackUrl: Type.Optional(NullableUrl),
 });
+const OutputNumber = (description: string) => Type.Optional(Type.Union([Int32(), Type.String({ maxLength: 20 }), Type.Null()], { description }));
+/** The cloud's full create: simpleCreate's fields and the output's. Each output field is honoured or refused with a reason naming it. */
+export const VideoCreateFullBody = Type.Composite([VideoCreateBody, Type.Object({
+  backgroundUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'A picture (JPEG, PNG) behind the avatar, scaled to cover the frame: built-in avatars, or avatars trained with greenScreen (keyed out)' })),
+  width: OutputNumber('Output width in pixels, even, 64 to 4096; alone, the height keeps the avatar\'s proportions'),
+  height: OutputNumber('Output height in pixels, even, 64 to 4096'),
+  fps: OutputNumber('Frames per second, 1 to 60'),
+  bitRate: OutputNumber('Video bit rate in bits per second, 100000 to 50000000; empty: constant quality'),
+  videoFormat: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()], { description: 'mp4 (the only format produced)' })),
+  pixFmt: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()], { description: 'yuv420p (the only pixel format produced)' })),
+  mask: Type.Optional(Type.Unknown({ description: 'Not supported: refused unless empty, false or 0' })),
+  matting: Type.Optional(Type.Unknown({ description: 'Not supported: refused unless empty, false or 0 (use greenScreen avatars with backgroundUrl)' })),
+})]);
 export const VideoCreated = Type.Object({ videoId: Type.Integer() });
 export const VideoRecord = Type.Object({
   id: Type.Integer(),

@@ -29,7 +29,8 @@ export async function clientCommand(cmd: ClientCommandName, args: string[]): Pro
     if (refusedCredentials(err)) {
       throw new CliError(`the server refuses the credentials: ${err.message}\nRun "dhp login" again (or fix DHP_APP_ID / DHP_SECRET).`, EXIT.credentials);
     }
-    throw new CliError(`${err.message} (${err.code}${err.status ? `, HTTP ${err.status}` : ''})`, EXIT.failed);
+    const codes = err.apiCode && err.apiCode !== err.code ? `${err.code} ${err.apiCode}` : err.code;
+    throw new CliError(`${err.message} (${codes}${err.status ? `, HTTP ${err.status}` : ''})`, EXIT.failed);
   }
 }
 

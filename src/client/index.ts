@@ -58,11 +58,18 @@ export class DhpError extends Error {
   override name = 'DhpError';
   constructor(
     message: string,
+    /**
+     * The error's symbolic name (dhp's `error` field, e.g. "UNAUTHORIZED"); the numeric `code`
+     * where a server sends no name (the cloud platform); NETWORK_ERROR, INVALID_RESPONSE or
+     * HTTP_<status> when there was no envelope.
+     */
     readonly code: string,
     /** HTTP status; 0 when no response was received. */
     readonly status: number,
     readonly requestId?: string,
     readonly body?: unknown,
+    /** The envelope's own `code` (numeric, e.g. "40101"), when there was an envelope. */
+    readonly apiCode?: string,
   ) {
     super(message);
   }
@@ -259,7 +266,8 @@ export class DhpClient {
     try {
       return await this.send<T>(method, path, opts, token);
     } catch (e) {
-      if (!(e instanceof DhpError) || e.status !== 401 || (e.code !== 'UNAUTHORIZED' && e.code !== 'TOKEN_EXPIRED') || opts.stream) throw e;
+      // Only the token can be refused here (signing has its own endpoint), whatever code the server names it by.
+      if (!(e instanceof DhpError) || e.status !== 401 || opts.stream) throw e;
       if (this._token === token) { this._token = undefined; this._tokenExpiresAt = 0; }
       token = await this.getToken(true);
       return this.send<T>(method, path, opts, token);
@@ -315,14 +323,15 @@ export class DhpClient {
   private async parse<T>(res: Response): Promise<T> {
     const requestId = res.headers.get('x-request-id') ?? undefined;
     const text = await res.text();
-    let env: { code?: unknown; message?: unknown; data?: unknown };
+    let env: { code?: unknown; error?: unknown; message?: unknown; data?: unknown };
     try { env = JSON.parse(text); } catch {
       throw new DhpError(`Non-JSON response (HTTP ${res.status}): ${text.slice(0, 200)}`, res.ok ? 'INVALID_RESPONSE' : `HTTP_${res.status}`, res.status, requestId, text);
     }
     if (!env || typeof env !== 'object' || String(env.code) !== '0') {
-      const code = env && typeof env === 'object' && env.code != null ? String(env.code) : `HTTP_${res.status}`;
+      const apiCode = env && typeof env === 'object' && env.code != null ? String(env.code) : undefined;
+      const name = env && typeof env === 'object' && typeof env.error === 'string' && env.error ? env.error : undefined;
       const message = env && typeof env.message === 'string' ? env.message : `HTTP ${res.status}`;
-      throw new DhpError(message, code, res.status, requestId, env);
+      throw new DhpError(message, name ?? apiCode ?? `HTTP_${res.status}`, res.status, requestId, env, apiCode);
     }
     return env.data as T;
   }

@@ -29,6 +29,16 @@ export class ConsentRecords {
     return Number(row.id);
   }
 
+  /** A consent with no recording to check (a training sent without one): it waits for an operator or a later recording. */
+  async awaitReview(tx: Executor, appPk: number, subject: Consent['subject'], subjectId: number, reason: string): Promise<number> {
+    const now = this.clock.now();
+    const row = await tx.insertInto('consents').values({
+      app_pk: appPk, subject, subject_id: subjectId, authorize_url: '', authorize_text: '',
+      state: 'review', reason, transcript: null, created_at: now, updated_at: now,
+    }).returning('id').executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
   /** Operator decision on a consent (usually one waiting for review). */
   async decide(id: number, approve: boolean, reason?: string): Promise<Consent> {
     const c = await this.byId(id);

@@ -23,8 +23,12 @@ export const TrainingStatus = { Pending: 0, Training: 1, Success: 2, Failed: 3, 
 const finished: number[] = [TrainingStatus.Success, TrainingStatus.Failed, TrainingStatus.Rejected];
 
 export interface TrainingInput {
-  id?: number | null; name: string; videoUrl: string; authorizeUrl: string; authorizeText: string;
+  id?: number | null; name: string; videoUrl: string;
+  /** Both or neither: the cloud's v2 create sends none, and the consent then waits (see create). */
+  authorizeUrl?: string | null; authorizeText?: string | null;
   level: number; compress?: boolean | null; callbackUrl?: string | null;
+  /** The person stands in front of a green screen, so video synthesis can key a background in behind them. */
+  greenScreen?: boolean | number | null;
 }
 
 export interface TrainingView {
@@ -38,6 +42,11 @@ export interface TrainingView {
 type TrainingWithSize = Training & { width?: number | null; height?: number | null };
 
 const ref = (t: { id: number; run: number }) => `training:${t.id}:${t.run}`;
+
+/** Why a training sent without consent (the cloud's v2 create) has authorizeStatus 0, for operators and for the record's comment. */
+const NO_CONSENT_REVIEW = 'No consent recording was sent with this training (POST /openapi/video/v2/create/training). Approve it once consent was obtained outside dhp, or wait for the app to send one with POST /openapi/video/v3/authorize.';
+const CONSENT_PENDING_REQUIRED = 'Trained without a consent recording: authorizeStatus stays 0 and this avatar cannot be used in videos until consent is verified (send authorizeUrl and authorizeText to POST /openapi/video/v3/authorize with this sceneId) or an operator approves it.';
+const CONSENT_PENDING_OPTIONAL = 'Trained without a consent recording: authorizeStatus stays 0 until consent is verified (POST /openapi/video/v3/authorize) or an operator approves it; this server does not require consent (DHP_CONSENT_REQUIRED=false), so the avatar is usable now.';
 
 /** Rapid avatar cloning (section 3): a training video becomes a scene usable as sceneId. */
 export class TrainingService {
@@ -59,15 +68,18 @@ export class TrainingService {
     if (input.level !== 1) throw invalid(`level must be 1 (Rapid Avatar Cloning); got ${input.level}.`);
     const title = input.name.trim();
     if (!title) throw invalid('name must not be empty.');
-    if (!input.authorizeText.trim()) throw invalid('authorizeText must contain the consent sentence the person speaks.');
+    const consent = await this.consentFields(app, input);
     const videoUrl = await this.opts.mediaUrl(app.id, input.videoUrl, 'videoUrl');
-    const authorizeUrl = await this.opts.mediaUrl(app.id, input.authorizeUrl, 'authorizeUrl');
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
+    const greenScreen = input.greenScreen ?? false;
+    if (greenScreen !== true && greenScreen !== false && greenScreen !== 0 && greenScreen !== 1) {
+      throw invalid(`greenScreen must be true or false (or 1 or 0); got ${JSON.stringify(greenScreen)}.`);
+    }
     const now = this.clock.now();
     const fields = {
-      title, video_url: videoUrl, authorize_url: authorizeUrl, authorize_text: input.authorizeText.trim(), level: input.level,
-      compress: input.compress ? 1 : 0, callback_url: callbackUrl, status: TrainingStatus.Pending, comment: '',
-      authorize_status: AuthorizeStatus.No, callback_status: 0, updated_at: now,
+      title, video_url: videoUrl, authorize_url: consent?.url ?? '', authorize_text: consent?.text ?? '', level: input.level,
+      compress: input.compress ? 1 : 0, callback_url: callbackUrl, status: TrainingStatus.Pending, comment: consent ? '' : this.pendingConsentNote(),
+      authorize_status: AuthorizeStatus.No, callback_status: 0, green_screen: greenScreen ? 1 : 0, updated_at: now,
     };
     return this.db.transaction().execute(async (tx) => {
       let training: { id: number; run: number };
@@ -84,10 +96,25 @@ export class TrainingService {
           .returning('id').executeTakeFirstOrThrow();
         training = { id: Number(row.id), run: 1 };
       }
+      if (!consent) await this.consent.records.awaitReview(tx, app.id, 'training', training.id, NO_CONSENT_REVIEW);
       await this.quota.reserve(tx, app.id, 'fast_training', 1, ref(training));
       await this.queue.enqueue(tx, 'training.run', training.id);
       return { trainingId: training.id };
     });
+  }
+
+  private pendingConsentNote(): string {
+    return this.consent.required ? CONSENT_PENDING_REQUIRED : CONSENT_PENDING_OPTIONAL;
+  }
+
+  /** The consent recording and sentence, or null when the caller sent neither (the cloud's v2 create). */
+  private async consentFields(app: App, input: TrainingInput): Promise<{ url: string; text: string } | null> {
+    const url = input.authorizeUrl?.trim() ?? '';
+    const text = input.authorizeText?.trim() ?? '';
+    if (!url && !text) return null;
+    if (!text) throw invalid('authorizeText must contain the consent sentence the person speaks in authorizeUrl.');
+    if (!url) throw invalid('authorizeUrl is required with authorizeText: a video or audio of the person speaking it.');
+    return { url: await this.opts.mediaUrl(app.id, url, 'authorizeUrl'), text };
   }
 
   async get(app: App, id: number): Promise<TrainingView> {
@@ -119,13 +146,18 @@ export class TrainingService {
   async run(job: Job): Promise<void> {
     const t = await this.db.selectFrom('trainings').selectAll().where('id', '=', job.ref_id).executeTakeFirst();
     if (!t || finished.includes(t.status)) return;
-    await this.setStatus(t.id, TrainingStatus.Training, '');
+    await this.setStatus(t.id, TrainingStatus.Training, t.authorize_url ? '' : this.pendingConsentNote());
 
-    // Consent first: it is cheaper than training, and a refusal ends the job.
-    const consentId = await this.consent.forJob(job, t.app_pk, 'training', t.id, t.authorize_url, t.authorize_text);
-    const consent = await this.consent.verify(consentId);
-    if (consent.state === 'refused' && this.consent.required) {
-      return this.finish(t, TrainingStatus.Rejected, `Consent was not verified: ${consent.reason}`);
+    // Consent first: it is cheaper than training, and a refusal ends the job. Without a
+    // recording (the v2 create) there is nothing to check: the consent waits (see create).
+    let note = this.pendingConsentNote();
+    if (t.authorize_url) {
+      const consentId = await this.consent.forJob(job, t.app_pk, 'training', t.id, t.authorize_url, t.authorize_text);
+      const consent = await this.consent.verify(consentId);
+      if (consent.state === 'refused' && this.consent.required) {
+        return this.finish(t, TrainingStatus.Rejected, `Consent was not verified: ${consent.reason}`);
+      }
+      note = consent.state === 'review' ? consent.reason : '';
     }
 
     const scene = await this.media.run(`training-${t.id}`, async (dir) => {
@@ -146,7 +178,6 @@ export class TrainingService {
       return { assets, keys };
     });
 
-    const note = consent.state === 'review' ? consent.reason : '';
     await this.db.transaction().execute(async (tx) => {
       const row = await tx.insertInto('scenes').values({
         app_pk: t.app_pk, training_id: t.id, name: t.title, width: scene.assets.width, height: scene.assets.height, fps: scene.assets.fps,

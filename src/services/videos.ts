@@ -5,7 +5,7 @@ import type { CallbackService } from '../callbacks/callbacks.js';
 import { ApiError, invalid, notFound } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import { findCharacter, type CharacterDef } from '../engines/avatar2d/characters.js';
-import { renderAvatarVideo } from '../engines/avatar2d/render.js';
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH, renderAvatarVideo } from '../engines/avatar2d/render.js';
 import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
@@ -23,6 +23,8 @@ import type { ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
+import { changesPicture, outputSpec, type OutputRequest, type OutputSpec } from '../domain/video-output.js';
+import { builtinLook, reformatTrained } from './video-output.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 
@@ -46,7 +48,7 @@ class UnusableInput extends Error {}
 /** The caller canceled while the job ran: stop quietly, the cancel already settled everything. */
 class Canceled extends Error {}
 
-type ResolvedScene = { kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number };
+type ResolvedScene = { kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number; greenScreen: boolean };
 
 const ref = (id: number) => `video:${id}`;
 
@@ -77,10 +79,15 @@ export class VideoService {
   /** Ended videos never change again. */
   private readonly settled = new SettledViews<VideoView>();
 
-  async create(app: App, input: VideoInput): Promise<{ videoId: number }> {
+  /** `output`: the output fields of the cloud's full create (POST /openapi/video/v2/create), each honoured or refused. */
+  async create(app: App, input: VideoInput, output?: OutputRequest): Promise<{ videoId: number }> {
     const sceneId = parseSceneId(input.sceneId);
     const scene = await this.resolveScene(app.id, sceneId);
     if (scene.kind === 'trained') this.consent.assertUsable(`sceneId ${sceneId}`, scene.authorizeStatus);
+    const spec = output ? outputSpec(output, scene.kind === 'builtin'
+      ? { kind: 'builtin', width: DEFAULT_WIDTH, height: DEFAULT_HEIGHT }
+      : { kind: 'trained', sceneId, width: scene.scene.width, height: scene.scene.height, greenScreen: scene.greenScreen }) : null;
+    if (spec?.backgroundUrl) spec.backgroundUrl = await this.opts.mediaUrl(app.id, spec.backgroundUrl, 'backgroundUrl');
     const pn = input.pn ?? 1;
     if (pn !== 0 && pn !== 1) throw invalid(`pn must be 0 (forward) or 1 (reverse, ping-pong); got ${pn}.`);
     const audioUrl = input.audioUrl?.trim() ? await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl') : null;
@@ -104,6 +111,7 @@ export class VideoService {
         app_pk: app.id, video_name: input.videoName?.trim() || null, scene_id: sceneId, audio_url: audioUrl, text, speaker_id: speakerId, pn,
         callback_url: callbackUrl, status: SynthesisStatus.Queued, fail_reason: null, video_key: null, srt_key: null, cover_key: null,
         duration_ms: null, callback_status: 0, created_at: now, updated_at: now,
+        output: spec && changesPicture(spec) ? JSON.stringify(spec) : null,
       }).returning('id').executeTakeFirstOrThrow();
       await this.queue.enqueue(tx, 'video.synthesize', Number(row.id));
       return { videoId: Number(row.id) };
@@ -232,11 +240,13 @@ export class VideoService {
     }
 
     // 3. The picture: 10..95 %.
+    const spec: OutputSpec | null = v.output ? JSON.parse(v.output) : null;
     let video: string;
     let cover: string;
     if (scene.kind === 'builtin') {
+      const look = await builtinLook(this.media, v.app_pk, spec, dir, signal).catch(unusable);
       const r = await renderAvatarVideo(tools.ffmpeg, {
-        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, signal, onProgress: (done) => progress(10 + 85 * done),
+        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, signal, onProgress: (done) => progress(10 + 85 * done), ...look,
       }, path.join(dir, 'render'));
       ({ video, cover } = r);
       progress(95, true);
@@ -256,6 +266,9 @@ export class VideoService {
         });
         video = synced;
       }
+    }
+    if (scene.kind === 'trained' && spec && changesPicture(spec)) {
+      ({ video, cover } = await reformatTrained(this.media, v.app_pk, spec, scene.scene, { video, cover }, dir, signal).catch(unusable));
     }
     if (signal.aborted) return null;
     const out = await probe(tools, video);
@@ -293,13 +306,13 @@ export class VideoService {
     if (character) return { kind: 'builtin', character };
     const scene = sceneId > 0
       ? await this.db.selectFrom('scenes').innerJoin('trainings', 'trainings.id', 'scenes.training_id').selectAll('scenes')
-        .select('trainings.authorize_status').where('scenes.id', '=', sceneId).where('scenes.app_pk', '=', appPk).executeTakeFirst()
+        .select(['trainings.authorize_status', 'trainings.green_screen']).where('scenes.id', '=', sceneId).where('scenes.app_pk', '=', appPk).executeTakeFirst()
       : undefined;
     if (!scene) {
       throw invalid(`sceneId ${sceneId} is not an avatar you can use; list public avatars with POST /openapi/robot/v2/fastPublicPageList, or use the sceneId of one of your trainings.`);
     }
-    const { authorize_status, ...rest } = scene;
-    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status };
+    const { authorize_status, green_screen, ...rest } = scene;
+    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status, greenScreen: green_screen === 1 };
   }
 
   private async own(app: App, id: number): Promise<Video> {

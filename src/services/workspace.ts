@@ -6,7 +6,7 @@ import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
 import { PermanentError } from '../worker/errors.js';
 
-const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file' } as const;
+const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file', image: 'an image file (JPEG or PNG)' } as const;
 
 export interface MediaLimits {
   maxVideoBytes: number; maxAudioBytes: number; downloadTimeoutMs: number;
@@ -38,7 +38,7 @@ export class MediaWorkspace {
   }
 
   /** Downloads a user's URL and probes it; user mistakes become PermanentError sentences naming the field. */
-  async fetch(appPk: number, url: string, dest: string, field: string, kind: 'video' | 'audio' | 'media'): Promise<ProbeResult> {
+  async fetch(appPk: number, url: string, dest: string, field: string, kind: keyof typeof described): Promise<ProbeResult> {
     const maxBytes = kind === 'audio' ? this.limits.maxAudioBytes : this.limits.maxVideoBytes;
     try {
       if (!(await this.ownUpload(appPk, url, dest))) {

@@ -238,6 +238,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('tokens_app_created').on('tokens').columns(['app_pk', 'created_at']).execute();
     },
   },
+  // The cloud's v2 endpoints: an avatar trained in front of a green screen, and a video's output fields (JSON OutputSpec).
+  '0007_cloud_v2': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('trainings').addColumn('green_screen', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('videos').addColumn('output', 'text').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -125,6 +125,8 @@ export interface TrainingsTable {
   cover_key: string | null;
   authorize_status: number;
   callback_status: number;
+  /** 1: trained in front of a green screen, so a background can be keyed in behind it. */
+  green_screen: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -203,6 +205,8 @@ export interface VideosTable {
   callback_status: number;
   /** 0..100 while processing (dhp addition), 100 once it succeeded. */
   progress: Generated<number>;
+  /** JSON OutputSpec from POST /openapi/video/v2/create; null: the avatar's own picture. */
+  output: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -2,7 +2,7 @@ import { VoiceStatus } from '../../domain/status.js';
 import { invalid } from '../../domain/errors.js';
 import {
   AccessTokenQuery, AuthorizeSceneBody, AuthorizeSpeakerBody, ClonedVoice, CloneBody, CloneListQuery, Envelope, IdParam, Page, PageQuery,
-  SpeakerParam, TrainingCreateBody, TrainingCreated, TrainingRecord,
+  SpeakerParam, TrainingCreateBody, TrainingCreateV2Body, TrainingCreated, TrainingRecord,
 } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 import { ok } from '../envelope.js';
@@ -17,6 +17,14 @@ export const cloningRoutes: RoutePlugin = (api, s) => {
       querystring: AccessTokenQuery, body: TrainingCreateBody, response: { 200: Envelope(TrainingCreated) },
     },
   }, async (req, reply) => ok(await s.idempotency.run(req, reply, 'training', () => s.trainings.create(req.tenant, req.body))));
+
+  api.post('/openapi/video/v2/create/training', {
+    schema: {
+      tags: ['avatar cloning'], summary: 'Avatar cloning, v2 (what the cloud serves)',
+      description: 'The cloud platform\'s v2 training: the v3 body without consent fields, plus greenScreen. The training runs; without a consent recording the avatar\'s authorizeStatus is 0 until POST /openapi/video/v3/authorize verifies one or an operator approves it (dhp consent approve), and the record\'s comment says so. With DHP_CONSENT_REQUIRED=true (the default) such an avatar cannot be used in videos until then; with false it is usable at once. authorizeUrl and authorizeText are accepted here too (both or neither). Honours Idempotency-Key.',
+      querystring: AccessTokenQuery, body: TrainingCreateV2Body, response: { 200: Envelope(TrainingCreated) },
+    },
+  }, async (req, reply) => ok(await s.idempotency.run(req, reply, 'trainingV2', () => s.trainings.create(req.tenant, req.body))));
 
   api.post('/openapi/video/v2/training/pageList', {
     schema: { tags: ['avatar cloning'], summary: 'Avatar cloning list', querystring: AccessTokenQuery, body: PageQuery, response: { 200: Envelope(Page(TrainingRecord)) } },

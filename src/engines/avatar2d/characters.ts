@@ -6,7 +6,7 @@
 // face state (mouth shape, eyelids) and moved by the idle pose. The split lets the renderer draw
 // the static layers once.
 
-import type { SKRSContext2D } from '@napi-rs/canvas';
+import type { Image, SKRSContext2D } from '@napi-rs/canvas';
 import { Sex } from '../../domain/status.js';
 import type { Viseme } from './visemes.js';
 
@@ -113,15 +113,17 @@ export function applyPose(ctx: Ctx, def: CharacterDef, pose: Pose): void {
 }
 
 /** Draws one complete frame. The renderer caches the static layers instead of calling this per frame. */
-export function drawCharacter(ctx: Ctx, def: CharacterDef, state: FaceState, width: number, height: number): void {
-  drawStaticLayers(ctx, def, width, height);
+export function drawCharacter(ctx: Ctx, def: CharacterDef, state: FaceState, width: number, height: number, background?: Image): void {
+  drawStaticLayers(ctx, def, width, height, background);
   drawHeadLayer(ctx, def, state, width, height);
 }
 
-export function drawStaticLayers(ctx: Ctx, def: CharacterDef, width: number, height: number): void {
+/** `background`, when given, replaces the character's studio backdrop (it is drawn stretched to the frame). */
+export function drawStaticLayers(ctx: Ctx, def: CharacterDef, width: number, height: number, background?: Image): void {
   ctx.save();
   ctx.resetTransform();
-  def.drawBackground(ctx, width, height);
+  if (background) ctx.drawImage(background, 0, 0, width, height);
+  else def.drawBackground(ctx, width, height);
   applyDesignTransform(ctx, width, height);
   def.drawBody(ctx);
   ctx.restore();

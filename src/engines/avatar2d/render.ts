@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createCanvas, type Canvas } from '@napi-rs/canvas';
+import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
 import { decodeWav } from '../../media/wav.js';
 import type { PhonemeTiming } from '../tts/engine.js';
 import {
@@ -30,6 +30,10 @@ export interface RenderInput {
   width?: number;
   height?: number;
   fps?: number;
+  /** A PNG or JPEG of exactly width x height to draw instead of the studio backdrop (see media/output-format.ts fitBackground). */
+  background?: string;
+  /** Video bit rate in bits per second; absent: constant quality (CRF 20). */
+  bitRate?: number;
   /** Seeds the blink timing; the same seed gives the same video. */
   seed?: number;
   /** How frames reach ffmpeg; 'pipe' measured faster (see renderAvatarVideo). */
@@ -180,10 +184,10 @@ export class FrameComposer {
   private readonly cache = new Map<string, Buffer>();
   private cachedBytes = 0;
 
-  constructor(private readonly def: CharacterDef, readonly width: number, readonly height: number) {
+  constructor(private readonly def: CharacterDef, readonly width: number, readonly height: number, background?: Image) {
     this.frameBytes = (width * height * 3) / 2;
     this.staticCanvas = createCanvas(width, height);
-    drawStaticLayers(this.staticCanvas.getContext('2d'), def, width, height);
+    drawStaticLayers(this.staticCanvas.getContext('2d'), def, width, height, background);
     this.staticFrame = rgbaToI420(this.staticCanvas.data(), width, height);
     this.rect = headRect(width, height);
     this.crop = createCanvas(this.rect.w, this.rect.h);
@@ -321,12 +325,14 @@ export async function renderAvatarVideo(ffmpegPath: string, input: RenderInput, 
   if (!(input.durationMs > 0) || !Number.isFinite(input.durationMs)) throw new Error(`invalid audio duration ${input.durationMs} ms`);
   await mkdir(outDir, { recursive: true });
   const timeline = await buildTimeline(input, def);
-  const composer = new FrameComposer(def, width, height);
+  const background = input.background ? await loadImage(await readFile(input.background)) : undefined;
+  const composer = new FrameComposer(def, width, height, background);
   const video = path.join(outDir, 'video.mp4');
   const cover = path.join(outDir, 'cover.jpg');
   const encode: EncodeJob = {
     ffmpegPath, audioWav: input.audioWav, durationMs: input.durationMs, width, height, fps, out: video,
     preset: input.preset ?? DEFAULT_PRESET,
+    bitRate: input.bitRate,
     onFrame: frameReporter(input.onProgress),
     signal: input.signal,
   };
@@ -336,7 +342,7 @@ export async function renderAvatarVideo(ffmpegPath: string, input: RenderInput, 
   } else {
     await encodeConcat(encode, timeline, composer, path.join(outDir, `frames-${process.pid}-${Date.now()}`));
   }
-  await renderCover(def.key, cover, { width, height });
+  await renderCover(def.key, cover, { width, height }, background);
   return { video, cover, frames: timeline.length, durationMs: input.durationMs };
 }
 
@@ -361,6 +367,7 @@ interface EncodeJob {
   fps: number;
   out: string;
   preset: X264Preset;
+  bitRate?: number;
   onFrame: (index: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -369,7 +376,9 @@ interface EncodeJob {
 function outputArgs(job: EncodeJob): string[] {
   return [
     '-map', '0:v:0', '-map', '1:a:0',
-    '-c:v', 'libx264', '-preset', job.preset, '-crf', '20', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', job.preset,
+    ...(job.bitRate ? ['-b:v', String(job.bitRate), '-maxrate', String(job.bitRate), '-bufsize', String(job.bitRate * 2)] : ['-crf', '20']),
+    '-pix_fmt', 'yuv420p',
     '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
     // Pad short audio with silence and cut at the declared length, so the file is exactly as long as the speech.
     '-af', 'apad', '-c:a', 'aac', '-b:a', '128k',
@@ -512,12 +521,12 @@ async function runFfmpeg(ffmpegPath: string, args: string[], signal?: AbortSigna
 // Cover
 
 /** Writes the character's neutral frame: PNG if `file` ends in .png, otherwise JPEG. */
-export async function renderCover(character: string, file: string, size: { width?: number; height?: number } = {}): Promise<void> {
+export async function renderCover(character: string, file: string, size: { width?: number; height?: number } = {}, background?: Image): Promise<void> {
   const def = requireCharacter(character);
   const width = size.width ?? DEFAULT_WIDTH;
   const height = size.height ?? DEFAULT_HEIGHT;
   const canvas = createCanvas(width, height);
-  drawCharacter(canvas.getContext('2d'), def, NEUTRAL_STATE, width, height);
+  drawCharacter(canvas.getContext('2d'), def, NEUTRAL_STATE, width, height, background);
   const image = file.toLowerCase().endsWith('.png') ? await canvas.encode('png') : await canvas.encode('jpeg', 90);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, image);
