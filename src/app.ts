@@ -178,6 +178,9 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   return {
     services, log, server,
     async listen() {
+      // Before anything makes a scratch folder: whatever is there was left by killed attempts.
+      const stale = await media.scratch.removeStale();
+      if (stale.length) log.info({ removed: stale.length }, 'removed scratch folders left by killed attempts');
       const address = await server.listen({ host: config.host, port: config.port });
       if (!config.publicUrl) {
         const port = new URL(address).port;

@@ -1,5 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { ScratchFolders } from '../media/scratch.js';
 import type { SafeHttp } from '../media/safe-http.js';
 import type { MediaTools } from '../media/ffmpeg.js';
 import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
@@ -27,13 +26,22 @@ export class MediaWorkspace {
     private readonly ownUpload: (appPk: number, url: string, dest: string) => Promise<boolean> = async () => false,
   ) {}
 
+  private folders?: ScratchFolders;
+  /** Scratch folders under the work root; `dhp serve` sweeps killed attempts' folders at start. */
+  get scratch(): ScratchFolders { return (this.folders ??= new ScratchFolders(this.root)); }
+
+  /**
+   * Runs `fn` in a fresh folder of its own (two uploads in the same millisecond
+   * once shared one and served each other's bytes). A retried job first removes
+   * the folder its killed attempt left behind.
+   */
   async run<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
-    const dir = path.join(this.root, `${name}-${process.pid}-${Date.now()}`);
-    await mkdir(dir, { recursive: true });
+    await this.scratch.removeStale(name);
+    const dir = await this.scratch.make(name);
     try {
       return await fn(dir);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await this.scratch.release(dir);
     }
   }
 
