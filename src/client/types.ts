@@ -165,6 +165,8 @@ export type TrainingCreateBody = {
   level: number;
   compress?: boolean | null;
   callbackUrl?: string | null;
+  /** dhp addition here (the cloud's v2 field): the person stands in front of a green screen, so a video can put backgroundUrl behind them */
+  greenScreen?: boolean | 0 | 1 | null;
 };
 
 export type TrainingCreated = {
