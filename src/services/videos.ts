@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
@@ -10,7 +10,15 @@ import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
 import { composeVideo, type LoopDirection } from '../media/compose.js';
-import { probe, runFfmpeg } from '../media/ffmpeg.js';
+import { probe, runFfmpeg, type MediaTools } from '../media/ffmpeg.js';
+import type { FaceDetector } from '../engines/face/detector.js';
+import { BankRefused } from '../engines/lipsync/bank.js';
+import { renderEmbedded } from '../engines/lipsync/embedded.js';
+import { targetFromAudio, targetFromPhonemes, type MouthTarget } from '../engines/lipsync/target.js';
+import { decodeWav } from '../media/wav.js';
+import { writeCover } from '../media/scene-assets.js';
+import { analyseAndStore, loadBank } from './mouth-bank.js';
+import { readFile } from 'node:fs/promises';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
@@ -53,8 +61,10 @@ const ref = (id: number) => `video:${id}`;
 /**
  * Video synthesis (section 5): an avatar (built-in 2D character or trained
  * scene) speaking given audio, or text in a voice. Built-in characters move
- * their lips from the speech; trained scenes loop their clip by stream copy
- * (no lip movement) unless a lip-sync engine is configured.
+ * their lips from the speech. Trained scenes loop their clip (compose.ts) and
+ * then speak: through the configured lip-sync service (DHP_LIPSYNC_URL), else
+ * with mouths from their own training video (the embedded lip-sync), unless
+ * DHP_LIPSYNC=off keeps the plain loop.
  */
 export class VideoService {
   constructor(
@@ -71,7 +81,11 @@ export class VideoService {
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
     private readonly lipsync: LipsyncEngine | null,
-    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; mediaUrl: MediaUrlCheck },
+    private readonly opts: {
+      allowPrivateNetwork: boolean; maxChars: number; mediaUrl: MediaUrlCheck;
+      /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
+      embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
+    },
   ) {}
 
   /** Ended videos never change again. */
@@ -243,7 +257,18 @@ export class VideoService {
       };
       const composed = await composeVideo(tools, clip, wav, path.join(dir, 'compose'), { pn: v.pn as LoopDirection, signal });
       ({ video, cover } = composed);
-      progress(this.lipsync ? 20 : 95, true);
+      progress(this.lipsync || this.opts.embeddedLipsync ? 20 : 95, true);
+      if (!this.lipsync && this.opts.embeddedLipsync && this.opts.faces) {
+        const targets = phonemes ? targetFromPhonemes(phonemes, durationMs, clip.fps) : await audioTargets(wav, clip.fps);
+        const synced = await this.speakEmbedded(tools, scene.scene, clip.forward, {
+          base: video, frames: composed.frames, pn: v.pn as LoopDirection, targets, wav, dir, signal, progress,
+        });
+        if (synced) {
+          video = synced;
+          cover = path.join(dir, 'lipsync-cover.jpg');
+          await writeCover(tools, video, cover, signal);
+        }
+      }
       if (this.lipsync) {
         const synced = path.join(dir, 'lipsync.mp4');
         await this.lipsync.render({
@@ -260,6 +285,40 @@ export class VideoService {
     await this.storage.putFile(keys.cover, cover);
     if (keys.srt && srt) await this.storage.put(keys.srt, Buffer.from(srt, 'utf8'));
     return { keys, durationMs: Math.round(out.durationMs) };
+  }
+
+  /**
+   * The scene speaking by its own mouth bank: 20..95 %. Scenes trained before lip-sync existed
+   * (or with an older bank format) are analysed first and keep the bank. Null when the scene has
+   * no face to work with (the loop is then the video).
+   */
+  private async speakEmbedded(tools: MediaTools, scene: Scene, forward: string, job: {
+    base: string; frames: number; pn: LoopDirection; targets: MouthTarget[]; wav: string; dir: string; signal: AbortSignal;
+    progress: (percent: number, force?: boolean) => void;
+  }): Promise<string | null> {
+    const bankDir = path.join(job.dir, 'bank');
+    await mkdir(bankDir, { recursive: true });
+    let bank = scene.lipsync_key ? await loadBank(this.storage, { indexKey: scene.lipsync_key, videoKey: scene.lipsync_video_key }, bankDir) : null;
+    let share = 20;
+    if (!bank) {
+      const stored = await analyseAndStore(tools, await this.opts.faces!(), this.storage, bankDir, { ...scene, forward }, {
+        signal: job.signal, onProgress: (d) => job.progress(20 + 30 * d),
+      }).catch((err) => { throw err instanceof BankRefused ? new PermanentError(err.message) : err; });
+      await this.db.transaction().execute(async (tx) => {
+        await tx.updateTable('scenes').set({ lipsync_key: stored.indexKey, lipsync_video_key: stored.videoKey }).where('id', '=', scene.id).execute();
+        await tx.updateTable('trainings').set({ lipsync: JSON.stringify(stored.coverage) }).where('id', '=', scene.training_id).execute();
+      });
+      bank = await loadBank(this.storage, stored, bankDir);
+      share = 50;
+      if (!bank) throw new Error('the mouth bank just stored cannot be read back');
+    }
+    if (bank.index.frames.length !== scene.frames) throw new Error(`the mouth bank covers ${bank.index.frames.length} frames but the scene has ${scene.frames}`);
+    const output = path.join(job.dir, 'lipsync.mp4');
+    const made = await renderEmbedded({
+      tools, index: bank.index, bankVideo: bank.video, base: job.base, frames: job.frames, pn: job.pn, targets: job.targets,
+      audioWav: job.wav, output, signal: job.signal, onProgress: (d) => job.progress(share + (95 - share) * d),
+    });
+    return made.changedFrames > 0 ? output : null;
   }
 
   /** Storage may be remote later; ffmpeg wants local files. */
@@ -325,6 +384,12 @@ export class VideoService {
       progress: v.status === SynthesisStatus.Success ? 100 : Number(v.progress),
     };
   }
+}
+
+/** Mouth targets from the sound of an uploaded speech file (no phonemes for it). */
+async function audioTargets(wav: string, fps: number): Promise<MouthTarget[]> {
+  const decoded = decodeWav(await readFile(wav));
+  return targetFromAudio(decoded.samples, decoded.sampleRate, fps);
 }
 
 function parseSceneId(raw: string | number): number {

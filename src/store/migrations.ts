@@ -223,6 +223,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('videos').addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0006_lipsync_bank': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('scenes').addColumn('lipsync_key', 'text').execute();
+      await db.schema.alterTable('scenes').addColumn('lipsync_video_key', 'text').execute();
+      await db.schema.alterTable('trainings').addColumn('lipsync', 'text').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -117,6 +117,8 @@ export interface TrainingsTable {
   callback_status: number;
   created_at: number;
   updated_at: number;
+  /** JSON of the lip-sync analysis's coverage (frames, usableFrames, coverage, thin), once analysed. */
+  lipsync: string | null;
 }
 
 export interface ScenesTable {
@@ -133,6 +135,9 @@ export interface ScenesTable {
   reverse_key: string;
   cover_key: string;
   created_at: number;
+  /** The embedded lip-sync's mouth bank: its JSON index and its video (null until analysed, or with no usable frame). */
+  lipsync_key: string | null;
+  lipsync_video_key: string | null;
 }
 
 export interface VoicesTable {
