@@ -13,6 +13,8 @@
 //   BENCH_CLIP_SECONDS=30    training clip length
 //   BENCH_SPEECH_SECONDS=60  speech length of the measured video
 //   BENCH_SIZES=720x1280,1080x1920
+//   BENCH_STRIP=FILE.png     also writes a picture of the first size: looped base frames (top) against
+//                            the lip-synced frames (bottom), cropped to the lower face
 
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -39,7 +41,7 @@ const VOICE = { engine: 'espeak' as const, voice: 'en-us+f3', pitch: 55, rate: 1
 const TRAINING_TEXT = 'Hello there. My name is Mira, and I like to talk about apples, oranges and blue moons. We saw a boat on the water, and the people on it waved at us. Every morning I walk to the market and buy fresh bread, cheese and some fruit. ';
 const SPEECH_TEXT = 'The weather is lovely today, so we will go outside and play by the river. I hope you enjoy this video about my favourite books, songs and places to visit in the summer. ';
 
-interface RenderJob { dir: string; index: string; bank: string | null; forward: string; reverse: string; frames: number; width: number; height: number; wav: string; phonemes: string; durationMs: number }
+interface RenderJob { strip?: string; dir: string; index: string; bank: string | null; forward: string; reverse: string; frames: number; width: number; height: number; wav: string; phonemes: string; durationMs: number }
 
 async function speak(tts: EspeakEngine, text: string, seconds: number, file: string): Promise<{ phonemes: PhonemeTiming[]; durationMs: number }> {
   let repeat = 1;
@@ -65,7 +67,18 @@ async function renderChild(job: RenderJob): Promise<void> {
   const made = await renderEmbedded({ tools, index, bankVideo: job.bank, base: composed.video, frames: composed.frames, pn: 1, targets, audioWav: job.wav, output });
   await writeCover(tools, output, path.join(job.dir, 'cover.jpg'), undefined);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (job.strip) await strip(tools, index, composed.video, output, job.strip);
   process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024, mode: made.mode, changed: made.changedFrames, frames: composed.frames }) + '\n');
+}
+
+/** Every 6th frame of the first 48, base above output, cropped around the mouth of the first frame. */
+async function strip(tools: Awaited<ReturnType<typeof locateMediaTools>>, index: BankIndex, base: string, output: string, file: string): Promise<void> {
+  const f = index.frames.find((x) => x.points)!;
+  const xs = f.points!.filter((_, i) => i % 2 === 0), ys = f.points!.filter((_, i) => i % 2 === 1);
+  const w = 2 * Math.round((Math.max(...xs) - Math.min(...xs)) * 0.6), h = w;
+  const x = Math.round((Math.min(...xs) + Math.max(...xs)) / 2 - w / 2), y = Math.round(Math.max(...ys) - 0.85 * h);
+  const pick = `select='between(n\\,60\\,107)*not(mod(n\\,6))',crop=${w}:${h}:${x}:${y},scale=200:-2,tile=8x1`;
+  await exec(tools.ffmpeg, ['-v', 'error', '-y', '-i', base, '-i', output, '-filter_complex', `[0:v]${pick}[a];[1:v]${pick}[b];[a][b]vstack`, '-frames:v', '1', file]);
 }
 
 async function main(): Promise<void> {
@@ -90,6 +103,7 @@ async function main(): Promise<void> {
       const job: RenderJob = {
         dir, index: bank.indexFile, bank: bank.video, forward: assets.forward, reverse: assets.reverse, frames: assets.frames,
         width: assets.width, height: assets.height, wav: path.join(root, 'speech.wav'), phonemes: path.join(root, 'phonemes.json'), durationMs: speech.durationMs,
+        strip: width === SIZES[0][0] && process.env.BENCH_STRIP ? path.resolve(process.env.BENCH_STRIP) : undefined,
       };
       const { stdout } = await exec(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'render', JSON.stringify(job)], { maxBuffer: 1 << 20 });
       const r = JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; maxRssMB: number; mode: string; changed: number; frames: number };

@@ -28,8 +28,7 @@ import { loadConfig } from '../src/config/config.js';
  */
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-lipsync-embedded-'));
 const TRAINING_TEXT = 'Hello there. My name is Mira, and I like to talk about apples, oranges and blue moons. '
-  + 'We saw a boat on the water, and the people on it waved at us. Every morning I walk to the market, '
-  + 'and buy fresh bread, cheese and some fruit. Open wide, then close the mouth, and smile at the camera.';
+  + 'We saw a boat on the water, and the people on it waved at us. Open wide, then close the mouth, and smile at the camera.';
 const NEW_TEXT = 'The weather is lovely today, so we will go outside and play by the river. I hope you enjoy this video about my favourite books.';
 const VOICE = 'en-us-female';
 let files: Awaited<ReturnType<typeof serveFolder>>;
@@ -53,7 +52,7 @@ before(async () => {
   h = await startDhp();
   alice = await Client.create(h, 'alice', { fast_training: 10, fast_duration: 30 * 60_000 });
 
-  // 1. dhp makes the footage: a built-in avatar reading the training text (scaled down: the tests pay for every pixel).
+  // 1. dhp makes the footage: a built-in avatar reading the training text (~18 s) (scaled down: the tests pay for every pixel).
   const made = await done(await create({ sceneId: -101, text: TRAINING_TEXT, speakerId: VOICE }));
   assert.equal(made.synthesisStatus, 3, made.failReason);
   const full = path.join(media, 'avatar-full.mp4');
@@ -126,7 +125,7 @@ describe('embedded lip-sync of a trained avatar', () => {
   test('training analyses the mouth: coverage on the record, a bank in storage', async () => {
     const t = speaking.training;
     assert.ok(t.lipsync, 'the training record reports lip-sync coverage');
-    assert.ok(t.lipsync.frames > 500, JSON.stringify(t.lipsync));
+    assert.ok(t.lipsync.frames > 300, JSON.stringify(t.lipsync));
     assert.ok(t.lipsync.usableFrames >= 0.9 * t.lipsync.frames, JSON.stringify(t.lipsync));
     assert.ok(t.lipsync.coverage >= 0.5, JSON.stringify(t.lipsync));
     assert.equal(t.comment, '', 'a well-covered bank needs no advice');

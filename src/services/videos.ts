@@ -296,22 +296,10 @@ export class VideoService {
     base: string; frames: number; pn: LoopDirection; targets: MouthTarget[]; wav: string; dir: string; signal: AbortSignal;
     progress: (percent: number, force?: boolean) => void;
   }): Promise<string | null> {
-    const bankDir = path.join(job.dir, 'bank');
-    await mkdir(bankDir, { recursive: true });
-    let bank = scene.lipsync_key ? await loadBank(this.storage, { indexKey: scene.lipsync_key, videoKey: scene.lipsync_video_key }, bankDir) : null;
-    let share = 20;
-    if (!bank) {
-      const stored = await analyseAndStore(tools, await this.opts.faces!(), this.storage, bankDir, { ...scene, forward }, {
-        signal: job.signal, onProgress: (d) => job.progress(20 + 30 * d),
-      }).catch((err) => { throw err instanceof BankRefused ? new PermanentError(err.message) : err; });
-      await this.db.transaction().execute(async (tx) => {
-        await tx.updateTable('scenes').set({ lipsync_key: stored.indexKey, lipsync_video_key: stored.videoKey }).where('id', '=', scene.id).execute();
-        await tx.updateTable('trainings').set({ lipsync: JSON.stringify(stored.coverage) }).where('id', '=', scene.training_id).execute();
-      });
-      bank = await loadBank(this.storage, stored, bankDir);
-      share = 50;
-      if (!bank) throw new Error('the mouth bank just stored cannot be read back');
-    }
+    const { bank, analysed } = await this.mouthBank(scene, forward, path.join(job.dir, 'bank'), {
+      signal: job.signal, onProgress: (d) => job.progress(20 + 30 * d),
+    });
+    const share = analysed ? 50 : 20;
     if (bank.index.frames.length !== scene.frames) throw new Error(`the mouth bank covers ${bank.index.frames.length} frames but the scene has ${scene.frames}`);
     const output = path.join(job.dir, 'lipsync.mp4');
     const made = await renderEmbedded({
@@ -319,6 +307,26 @@ export class VideoService {
       audioWav: job.wav, output, signal: job.signal, onProgress: (d) => job.progress(share + (95 - share) * d),
     });
     return made.changedFrames > 0 ? output : null;
+  }
+
+  /**
+   * The scene's mouth bank, read from storage into `dir`; a scene without one (trained before
+   * lip-sync, or with an older bank format) is analysed now and keeps the result.
+   */
+  async mouthBank(scene: Scene, forward: string, dir: string, opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}) {
+    await mkdir(dir, { recursive: true });
+    const stored = scene.lipsync_key ? await loadBank(this.storage, { indexKey: scene.lipsync_key, videoKey: scene.lipsync_video_key }, dir) : null;
+    if (stored) return { bank: stored, analysed: false };
+    if (!this.opts.faces) throw new Error('the embedded lip-sync needs the face detector');
+    const made = await analyseAndStore(await this.media.tools(), await this.opts.faces(), this.storage, dir, { ...scene, forward }, opts)
+      .catch((err) => { throw err instanceof BankRefused ? new PermanentError(err.message) : err; });
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('scenes').set({ lipsync_key: made.indexKey, lipsync_video_key: made.videoKey }).where('id', '=', scene.id).execute();
+      await tx.updateTable('trainings').set({ lipsync: JSON.stringify(made.coverage) }).where('id', '=', scene.training_id).execute();
+    });
+    const bank = await loadBank(this.storage, made, dir);
+    if (!bank) throw new Error('the mouth bank just stored cannot be read back');
+    return { bank, analysed: true };
   }
 
   /** Storage may be remote later; ffmpeg wants local files. */
