@@ -126,6 +126,8 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });
   const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {
     allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds, mediaUrl,
+    // A configured lip-sync service does the work itself; the mouth bank would go unused.
+    lipsync: config.lipsyncUrl ? 'off' : config.lipsync,
   });
   const lipsync = config.lipsyncUrl && config.lipsyncLocalDir
     ? new DuixFace2FaceEngine({
@@ -134,7 +136,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     })
     : null;
   const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
-    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl });
+    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl, embeddedLipsync: config.lipsync === 'embedded', faces });
   const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
     { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
 

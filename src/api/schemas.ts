@@ -154,6 +154,14 @@ export const TrainingRecord = Type.Object({
   createTime: Type.String(),
   updateTime: Type.String(),
   resolution: Type.Union([Type.String(), Type.Null()], { description: 'dhp addition: the avatar\'s resolution (e.g. 1080x1920) once trained' }),
+  lipsync: Type.Union([
+    Type.Object({
+      frames: Type.Integer({ description: 'frames in the training video' }),
+      usableFrames: Type.Integer({ description: 'frames with one frontal face, usable as mouths' }),
+      coverage: Type.Number({ description: 'share (0..1) of the range of mouth openings those frames cover' }),
+    }),
+    Type.Null(),
+  ], { description: 'dhp addition: the embedded lip-sync\'s analysis of the training video; null until analysed' }),
 });
 
 export const CloneBody = Type.Object({

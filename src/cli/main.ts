@@ -23,6 +23,9 @@ Server commands (run where the server and its data are; configuration from DHP_*
   dhp consent approve ID [--reason TEXT]
   dhp consent reject ID [--reason TEXT]
                                     Decide a consent an automatic check could not (e.g. Mandarin)
+  dhp lipsync analyse SCENE_ID... | --all [--json]
+                                    Analyse trained avatars for lip-sync now (--all: those without a
+                                    mouth bank) instead of on their next video
 
 Client commands (call a dhp server, or the cloud platform, over its API):
   dhp login [--base-url URL] [--app-id ID] [--secret S]
@@ -67,7 +70,7 @@ Exit codes:
   130  interrupted (Ctrl-C) while waiting; the task keeps running
 `;
 
-const serverCommands = ['serve', 'app', 'consent'] as const;
+const serverCommands = ['serve', 'app', 'consent', 'lipsync'] as const;
 const clientCommands: ClientCommandName[] = ['login', 'logout', 'account', 'avatars', 'voices', 'tts', 'voice', 'avatar', 'video', 'wait'];
 const isOneOf = <T extends string>(list: readonly T[], s: string): s is T => (list as readonly string[]).includes(s);
 

@@ -7,14 +7,67 @@ import type { ConsentState } from '../store/schema.js';
 import { AppsService, type CreatedApp, type QuotaTotals } from '../services/apps.js';
 import { createApp } from '../app.js';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args.js';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** The operator's commands: they open the server's configuration and database directly. */
-export async function serverCommand(cmd: 'serve' | 'app' | 'consent', args: string[]): Promise<number> {
+export async function serverCommand(cmd: 'serve' | 'app' | 'consent' | 'lipsync', args: string[]): Promise<number> {
   switch (cmd) {
     case 'serve': return serve(args);
     case 'app': return appCommand(args);
     case 'consent': return consentCommand(args);
+    case 'lipsync': return lipsyncCommand(args);
   }
+}
+
+/**
+ * Analyses trained avatars for the embedded lip-sync now (the mouth bank), rather than on their
+ * next video: avatars trained before lip-sync existed, or with a bank of an older format.
+ */
+async function lipsyncCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'analyse') throw new UsageError(sub ? `unknown lipsync command "${sub}"` : 'lipsync needs a command: analyse');
+  const p = parseArgs(rest, { all: 'boolean', json: 'boolean' });
+  const ids = p.positional.map((id) => {
+    if (!/^\d+$/.test(id)) throw new UsageError(`lipsync analyse takes scene ids (numbers); got "${id}"`);
+    return Number(id);
+  });
+  if (!ids.length && !p.flags.all) throw new UsageError('lipsync analyse needs scene ids, or --all for every avatar without a mouth bank');
+  const app = await createApp({ ...loadConfig(), workersEnabled: false });
+  const work = await mkdtemp(path.join(tmpdir(), 'dhp-lipsync-'));
+  const rows: Array<{ sceneId: number; frames?: number; usableFrames?: number; coverage?: number; analysed?: boolean; error?: string }> = [];
+  try {
+    const { db, storage, videos } = app.services;
+    let query = db.selectFrom('scenes').selectAll();
+    query = ids.length ? query.where('id', 'in', ids) : query.where('lipsync_key', 'is', null);
+    for (const scene of await query.orderBy('id').execute()) {
+      const dir = path.join(work, String(scene.id));
+      await mkdir(dir, { recursive: true });
+      const forward = path.join(dir, 'forward.mp4');
+      try {
+        if (!(await storage.copyTo(scene.forward_key, forward))) throw new Error('its video files are missing; train the avatar again');
+        const { bank, analysed } = await videos.mouthBank(scene, forward, dir);
+        const c = bank.index.coverage;
+        rows.push({ sceneId: Number(scene.id), frames: c.frames, usableFrames: c.usableFrames, coverage: c.coverage, analysed });
+      } catch (err) {
+        rows.push({ sceneId: Number(scene.id), error: (err as Error).message });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await app.close();
+  }
+  const missing = ids.filter((id) => !rows.some((r) => r.sceneId === id));
+  for (const id of missing) rows.push({ sceneId: id, error: 'no such scene' });
+  if (p.flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+  else for (const r of rows) {
+    process.stdout.write(r.error ? `scene ${r.sceneId}: ${r.error}\n`
+      : `scene ${r.sceneId}: ${r.analysed ? 'analysed' : 'already analysed'}, ${r.usableFrames} of ${r.frames} frames usable, mouth coverage ${Math.round(r.coverage! * 100)}%\n`);
+  }
+  return rows.some((r) => r.error) ? 1 : 0;
 }
 
 async function serve(args: string[]): Promise<number> {

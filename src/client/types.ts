@@ -151,6 +151,15 @@ export type Training = {
   updateTime: string;
   /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained */
   resolution?: string | null;
+  /** dhp addition: the embedded lip-sync's analysis of the training video; null until analysed */
+  lipsync?: {
+    /** frames in the training video */
+    frames: number;
+    /** frames with one frontal face, usable as mouths */
+    usableFrames: number;
+    /** share (0..1) of the range of mouth openings those frames cover */
+    coverage: number;
+  } | null;
 };
 
 export type TrainingCreateBody = {

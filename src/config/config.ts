@@ -60,6 +60,8 @@ export interface Config {
   /** Refuse avatars and voices whose consent recording is not verified or approved. */
   consentRequired: boolean;
   voiceLifetimeDays: number;
+  /** Lip-sync of trained avatars when no DHP_LIPSYNC_URL is set: 'embedded' (from the person's own mouth frames) or 'off' (the clip looped). */
+  lipsync: 'embedded' | 'off';
   /** Duix.Avatar face2face service for lip-sync of trained avatars, and the folder it shares with dhp. */
   lipsyncUrl: string | null;
   lipsyncLocalDir: string | null;
@@ -145,6 +147,7 @@ const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K
   trainingMaxSeconds: { env: 'DHP_TRAINING_MAX_SECONDS', parse: int(1, 7200), def: 600 },
   consentRequired: { env: 'DHP_CONSENT_REQUIRED', parse: bool, def: true },
   voiceLifetimeDays: { env: 'DHP_VOICE_LIFETIME_DAYS', parse: int(1, 36500), def: 365 },
+  lipsync: { env: 'DHP_LIPSYNC', parse: oneOf('embedded', 'off'), def: 'embedded' },
   lipsyncUrl: { env: 'DHP_LIPSYNC_URL', parse: url, def: null },
   lipsyncLocalDir: { env: 'DHP_LIPSYNC_LOCAL_DIR', parse: str, def: null },
   lipsyncRemoteDir: { env: 'DHP_LIPSYNC_REMOTE_DIR', parse: str, def: null },

@@ -63,7 +63,7 @@ export interface ComposeResult {
  * ~0.9 s and, at this bitrate, is no worse on speech (SNR 43 dB against
  * 35 dB on an espeak sample).
  */
-const AUDIO_ARGS = ['-c:a', 'aac', '-aac_coder', 'fast', '-b:a', '128k', '-ar', '48000'];
+export const AUDIO_ARGS = ['-c:a', 'aac', '-aac_coder', 'fast', '-b:a', '128k', '-ar', '48000'];
 
 /**
  * The clips to play, in order, to fill `totalFrames` frames: whole clips,

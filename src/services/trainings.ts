@@ -7,6 +7,8 @@ import type { FaceDetector } from '../engines/face/detector.js';
 import { facesInFrames } from '../engines/face/human.js';
 import { extractFrames } from '../media/ffmpeg.js';
 import { buildSceneAssets } from '../media/scene-assets.js';
+import { BankRefused, type Coverage } from '../engines/lipsync/bank.js';
+import { analyseAndStore, coverageComment, type StoredBank } from './mouth-bank.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
@@ -36,6 +38,11 @@ export interface TrainingView {
   sceneId: number | null; coverUrl: string | null; authorizeStatus: number; createTime: string; updateTime: string;
   /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained. */
   resolution: string | null;
+  /**
+   * dhp addition: the embedded lip-sync's analysis of the training video: frames in it, frames
+   * with a usable face, and the share (0..1) of mouth openings they cover. Null until analysed.
+   */
+  lipsync: { frames: number; usableFrames: number; coverage: number } | null;
 }
 
 /** A training row with its scene's size, when it has a scene. */
@@ -61,7 +68,7 @@ export class TrainingService {
     private readonly callbacks: CallbackService,
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
-    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck },
+    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck; lipsync: 'embedded' | 'off' },
   ) {}
 
   async create(app: App, input: TrainingInput): Promise<{ trainingId: number }> {
@@ -79,7 +86,7 @@ export class TrainingService {
     const fields = {
       title, video_url: videoUrl, authorize_url: consent?.url ?? '', authorize_text: consent?.text ?? '', level: input.level,
       compress: input.compress ? 1 : 0, callback_url: callbackUrl, status: TrainingStatus.Pending, comment: consent ? '' : this.pendingConsentNote(),
-      authorize_status: AuthorizeStatus.No, callback_status: 0, green_screen: greenScreen ? 1 : 0, updated_at: now,
+      authorize_status: AuthorizeStatus.No, callback_status: 0, green_screen: greenScreen ? 1 : 0, updated_at: now, lipsync: null,
     };
     return this.db.transaction().execute(async (tx) => {
       let training: { id: number; run: number };
@@ -171,20 +178,31 @@ export class TrainingService {
         throw new PermanentError(`No face was found in ${seen.total - seen.framesWithFace} of ${seen.total} sampled frames; the training video must show one person's face, facing the camera, throughout.`);
       }
       const assets = await buildSceneAssets(tools, video, path.join(dir, 'assets'), { compress: t.compress === 1 });
+      // The mouth bank is made once here rather than on every video; turned off, nothing is analysed.
+      let bank: StoredBank | null = null;
+      if (this.opts.lipsync === 'embedded') {
+        bank = await analyseAndStore(tools, await this.faces(), this.storage, path.join(dir, 'assets'), assets).catch((err) => {
+          throw err instanceof BankRefused ? new PermanentError(err.message) : err;
+        });
+      }
       const keys = { forward: newKey('scenes', 'mp4'), reverse: newKey('scenes', 'mp4'), cover: newKey('scenes', 'jpg') };
       await this.storage.putFile(keys.forward, assets.forward);
       await this.storage.putFile(keys.reverse, assets.reverse);
       await this.storage.putFile(keys.cover, assets.cover);
-      return { assets, keys };
+      return { assets, keys, bank };
     });
 
+    note = [note, scene.bank ? coverageComment(scene.bank.coverage) : ''].filter(Boolean).join(' ');
     await this.db.transaction().execute(async (tx) => {
       const row = await tx.insertInto('scenes').values({
         app_pk: t.app_pk, training_id: t.id, name: t.title, width: scene.assets.width, height: scene.assets.height, fps: scene.assets.fps,
         duration_ms: Math.round(scene.assets.durationMs), frames: scene.assets.frames,
         forward_key: scene.keys.forward, reverse_key: scene.keys.reverse, cover_key: scene.keys.cover, created_at: this.clock.now(),
+        lipsync_key: scene.bank?.indexKey ?? null, lipsync_video_key: scene.bank?.videoKey ?? null,
       }).returning('id').executeTakeFirstOrThrow();
-      await tx.updateTable('trainings').set({ scene_id: Number(row.id), cover_key: scene.keys.cover }).where('id', '=', t.id).execute();
+      await tx.updateTable('trainings').set({
+        scene_id: Number(row.id), cover_key: scene.keys.cover, lipsync: scene.bank ? JSON.stringify(scene.bank.coverage) : null,
+      }).where('id', '=', t.id).execute();
       await this.finishIn(tx, t, TrainingStatus.Success, note);
     });
   }
@@ -238,6 +256,13 @@ export class TrainingService {
       sceneId: r.scene_id === null ? null : Number(r.scene_id), coverUrl: r.cover_key ? this.fileUrl(r.cover_key) : null,
       authorizeStatus: r.authorize_status, createTime: formatDateTime(Number(r.created_at)), updateTime: formatDateTime(Number(r.updated_at)),
       resolution: r.width && r.height ? `${r.width}x${r.height}` : null,
+      lipsync: coverageView(r.lipsync),
     };
   }
+}
+
+function coverageView(json: string | null): TrainingView['lipsync'] {
+  if (!json) return null;
+  const c = JSON.parse(json) as Coverage;
+  return { frames: c.frames, usableFrames: c.usableFrames, coverage: c.coverage };
 }

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
@@ -10,7 +10,15 @@ import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
 import { composeVideo, type LoopDirection } from '../media/compose.js';
-import { probe, runFfmpeg, tenantInput } from '../media/ffmpeg.js';
+import { probe, runFfmpeg, tenantInput, type MediaTools } from '../media/ffmpeg.js';
+import type { FaceDetector } from '../engines/face/detector.js';
+import { BankRefused } from '../engines/lipsync/bank.js';
+import { renderEmbedded } from '../engines/lipsync/embedded.js';
+import { targetFromAudio, targetFromPhonemes, type MouthTarget } from '../engines/lipsync/target.js';
+import { decodeWav } from '../media/wav.js';
+import { writeCover } from '../media/scene-assets.js';
+import { analyseAndStore, loadBank } from './mouth-bank.js';
+import { readFile } from 'node:fs/promises';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
@@ -55,8 +63,10 @@ const ref = (id: number) => `video:${id}`;
 /**
  * Video synthesis (section 5): an avatar (built-in 2D character or trained
  * scene) speaking given audio, or text in a voice. Built-in characters move
- * their lips from the speech; trained scenes loop their clip by stream copy
- * (no lip movement) unless a lip-sync engine is configured.
+ * their lips from the speech. Trained scenes loop their clip (compose.ts) and
+ * then speak: through the configured lip-sync service (DHP_LIPSYNC_URL), else
+ * with mouths from their own training video (the embedded lip-sync), unless
+ * DHP_LIPSYNC=off keeps the plain loop.
  */
 export class VideoService {
   constructor(
@@ -73,7 +83,11 @@ export class VideoService {
     private readonly clock: Clock,
     private readonly fileUrl: (key: string) => string,
     private readonly lipsync: LipsyncEngine | null,
-    private readonly opts: { allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck },
+    private readonly opts: {
+      allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck;
+      /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
+      embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
+    },
   ) {}
 
   /** Ended videos never change again. */
@@ -257,7 +271,18 @@ export class VideoService {
       };
       const composed = await composeVideo(tools, clip, wav, path.join(dir, 'compose'), { pn: v.pn as LoopDirection, signal });
       ({ video, cover } = composed);
-      progress(this.lipsync ? 20 : 95, true);
+      progress(this.lipsync || this.opts.embeddedLipsync ? 20 : 95, true);
+      if (!this.lipsync && this.opts.embeddedLipsync && this.opts.faces) {
+        const targets = phonemes ? targetFromPhonemes(phonemes, durationMs, clip.fps) : await audioTargets(wav, clip.fps);
+        const synced = await this.speakEmbedded(tools, scene.scene, clip.forward, {
+          base: video, frames: composed.frames, pn: v.pn as LoopDirection, targets, wav, dir, signal, progress,
+        });
+        if (synced) {
+          video = synced;
+          cover = path.join(dir, 'lipsync-cover.jpg');
+          await writeCover(tools, video, cover, signal);
+        }
+      }
       if (this.lipsync) {
         const synced = path.join(dir, 'lipsync.mp4');
         await this.lipsync.render({
@@ -292,6 +317,48 @@ export class VideoService {
       throw new UnusableInput(`audioUrl is ${seconds(probedMs)} s long, more than the ${seconds(Math.max(0, remainingMs))} s of video synthesis duration (fastDuration) that remain; ask the operator to raise the quota.`);
     }
     return Math.min(maxMs, remainingMs);
+  }
+
+  /**
+   * The scene speaking by its own mouth bank: 20..95 %. Scenes trained before lip-sync existed
+   * (or with an older bank format) are analysed first and keep the bank. Null when the scene has
+   * no face to work with (the loop is then the video).
+   */
+  private async speakEmbedded(tools: MediaTools, scene: Scene, forward: string, job: {
+    base: string; frames: number; pn: LoopDirection; targets: MouthTarget[]; wav: string; dir: string; signal: AbortSignal;
+    progress: (percent: number, force?: boolean) => void;
+  }): Promise<string | null> {
+    const { bank, analysed } = await this.mouthBank(scene, forward, path.join(job.dir, 'bank'), {
+      signal: job.signal, onProgress: (d) => job.progress(20 + 30 * d),
+    });
+    const share = analysed ? 50 : 20;
+    if (bank.index.frames.length !== scene.frames) throw new Error(`the mouth bank covers ${bank.index.frames.length} frames but the scene has ${scene.frames}`);
+    const output = path.join(job.dir, 'lipsync.mp4');
+    const made = await renderEmbedded({
+      tools, index: bank.index, bankVideo: bank.video, base: job.base, frames: job.frames, pn: job.pn, targets: job.targets,
+      audioWav: job.wav, output, signal: job.signal, onProgress: (d) => job.progress(share + (95 - share) * d),
+    });
+    return made.changedFrames > 0 ? output : null;
+  }
+
+  /**
+   * The scene's mouth bank, read from storage into `dir`; a scene without one (trained before
+   * lip-sync, or with an older bank format) is analysed now and keeps the result.
+   */
+  async mouthBank(scene: Scene, forward: string, dir: string, opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}) {
+    await mkdir(dir, { recursive: true });
+    const stored = scene.lipsync_key ? await loadBank(this.storage, { indexKey: scene.lipsync_key, videoKey: scene.lipsync_video_key }, dir) : null;
+    if (stored) return { bank: stored, analysed: false };
+    if (!this.opts.faces) throw new Error('the embedded lip-sync needs the face detector');
+    const made = await analyseAndStore(await this.media.tools(), await this.opts.faces(), this.storage, dir, { ...scene, forward }, opts)
+      .catch((err) => { throw err instanceof BankRefused ? new PermanentError(err.message) : err; });
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('scenes').set({ lipsync_key: made.indexKey, lipsync_video_key: made.videoKey }).where('id', '=', scene.id).execute();
+      await tx.updateTable('trainings').set({ lipsync: JSON.stringify(made.coverage) }).where('id', '=', scene.training_id).execute();
+    });
+    const bank = await loadBank(this.storage, made, dir);
+    if (!bank) throw new Error('the mouth bank just stored cannot be read back');
+    return { bank, analysed: true };
   }
 
   /** Storage may be remote later; ffmpeg wants local files. */
@@ -357,6 +424,12 @@ export class VideoService {
       progress: v.status === SynthesisStatus.Success ? 100 : Number(v.progress),
     };
   }
+}
+
+/** Mouth targets from the sound of an uploaded speech file (no phonemes for it). */
+async function audioTargets(wav: string, fps: number): Promise<MouthTarget[]> {
+  const decoded = decodeWav(await readFile(wav));
+  return targetFromAudio(decoded.samples, decoded.sampleRate, fps);
 }
 
 function parseSceneId(raw: string | number): number {

@@ -245,6 +245,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('videos').addColumn('output', 'text').execute();
     },
   },
+  '0008_lipsync_bank': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('scenes').addColumn('lipsync_key', 'text').execute();
+      await db.schema.alterTable('scenes').addColumn('lipsync_video_key', 'text').execute();
+      await db.schema.alterTable('trainings').addColumn('lipsync', 'text').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -129,6 +129,8 @@ export interface TrainingsTable {
   green_screen: Generated<number>;
   created_at: number;
   updated_at: number;
+  /** JSON of the lip-sync analysis's coverage (frames, usableFrames, coverage, thin), once analysed. */
+  lipsync: string | null;
 }
 
 export interface ScenesTable {
@@ -145,6 +147,9 @@ export interface ScenesTable {
   reverse_key: string;
   cover_key: string;
   created_at: number;
+  /** The embedded lip-sync's mouth bank: its JSON index and its video (null until analysed, or with no usable frame). */
+  lipsync_key: string | null;
+  lipsync_video_key: string | null;
 }
 
 export interface VoicesTable {

@@ -18,9 +18,31 @@ export interface DetectedFace {
   mouth?: FaceBox;
 }
 
+/** A decoded picture: 24-bit RGB, row by row. */
+export interface RgbFrame {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** One face's full mesh (468 points, x0, y0, x1, y1, ... in the frame's pixels) and head rotation in radians. */
+export interface FaceMesh {
+  score: number;
+  box: FaceBox;
+  points: Float32Array;
+  yaw: number;
+  pitch: number;
+  roll: number;
+}
+
 export interface FaceDetector {
   /** Faces in one JPEG or PNG image. */
   detect(image: Buffer): Promise<DetectedFace[]>;
+  /**
+   * Face meshes in one raw frame of a video. With `track` > 0 the engine may reuse the previous
+   * frame's face boxes for up to that many frames (faster; new faces show up at the next fresh detection).
+   */
+  mesh(frame: RgbFrame, track: number): Promise<FaceMesh[]>;
   close(): Promise<void>;
 }
 

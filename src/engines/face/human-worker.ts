@@ -20,10 +20,36 @@ export interface DetectRequest {
   image: Uint8Array;
 }
 
+/**
+ * Lip-sync analysis: the full face mesh of one raw RGB frame (24-bit, row by row), already scaled
+ * by the caller. `track` lets Human reuse the previous frame's face boxes (it re-runs only the
+ * mesh) for up to `track` frames; 0 detects afresh, which also counts every face in the frame.
+ */
+export interface MeshRequest {
+  id: number;
+  kind: 'mesh';
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  track: number;
+}
+
+/** One face's mesh in the request's pixels: 468 points as x0, y0, x1, y1, ... */
+export interface MeshFace {
+  score: number;
+  box: FaceBox;
+  points: Float32Array;
+  /** Head rotation in radians, from the mesh. */
+  yaw: number;
+  pitch: number;
+  roll: number;
+}
+
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; ok: true; faces: DetectedFace[] }
+  | { type: 'mesh'; id: number; ok: true; faces: MeshFace[] }
   | { type: 'result'; id: number; ok: false; message: string };
 
 /**
@@ -214,11 +240,15 @@ function versionHint(pkg: string): string {
 // ---------------------------------------------------------------------------------------------
 // Detection
 
+/** Human merges per-call settings into its config for good, so every call states its own. */
+const stills = { cacheSensitivity: 0, face: { detector: { skipFrames: 0, skipTime: 0 } } } as Partial<Config>;
+const tracking = (frames: number) => ({ cacheSensitivity: 0.9, face: { detector: { skipFrames: frames, skipTime: 60_000 } } }) as Partial<Config>;
+
 async function detectFaces(engine: Engine, image: Uint8Array): Promise<DetectedFace[]> {
   const frame = await decodeFrame(engine.canvas, image);
   const tensor = engine.tf.tensor3d(frame.rgb, [frame.height, frame.width, 3], 'float32');
   try {
-    const result = await engine.human.detect(tensor as Input);
+    const result = await engine.human.detect(tensor as Input, stills);
     if (result.error) throw new Error(`face detection failed: ${result.error}`);
     return result.face.map((face) => toDetectedFace(face, frame));
   } finally {
@@ -258,6 +288,27 @@ function toRgb(rgba: Uint8ClampedArray): Float32Array {
   return rgb;
 }
 
+async function meshFaces(engine: Engine, request: MeshRequest): Promise<MeshFace[]> {
+  const { rgb, width, height } = request;
+  if (rgb.length !== width * height * 3) throw new Error(`a mesh frame of ${width}x${height} needs ${width * height * 3} bytes, got ${rgb.length}`);
+  const values = new Float32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) values[i] = rgb[i];
+  const tensor = engine.tf.tensor3d(values, [height, width, 3], 'float32');
+  try {
+    const result = await engine.human.detect(tensor as Input, request.track > 0 ? tracking(request.track) : stills);
+    if (result.error) throw new Error(`face detection failed: ${result.error}`);
+    return result.face.filter((face) => face.mesh.length >= 468).map((face) => {
+      const points = new Float32Array(face.mesh.length * 2);
+      face.mesh.forEach((p, i) => { points[2 * i] = p[0]; points[2 * i + 1] = p[1]; });
+      const [x, y, w, h] = face.box;
+      const angle = face.rotation?.angle ?? { yaw: 0, pitch: 0, roll: 0 };
+      return { score: face.score, box: { x, y, width: w, height: h }, points, yaw: angle.yaw, pitch: angle.pitch, roll: angle.roll };
+    });
+  } finally {
+    engine.tf.dispose(tensor);
+  }
+}
+
 function toDetectedFace(face: FaceResult, frame: Frame): DetectedFace {
   const [x, y, width, height] = face.box;
   const detected: DetectedFace = { score: face.score, box: toImageBox(x, y, x + width, y + height, frame) };
@@ -294,10 +345,12 @@ async function main(): Promise<void> {
     port.postMessage(failed);
     return;
   }
-  port.on('message', async (request: DetectRequest) => {
+  port.on('message', async (request: DetectRequest | MeshRequest) => {
     let reply: WorkerMessage;
     try {
-      reply = { type: 'result', id: request.id, ok: true, faces: await detectFaces(engine, request.image) };
+      reply = 'kind' in request
+        ? { type: 'mesh', id: request.id, ok: true, faces: await meshFaces(engine, request) }
+        : { type: 'result', id: request.id, ok: true, faces: await detectFaces(engine, request.image) };
     } catch (err) {
       reply = { type: 'result', id: request.id, ok: false, message: err instanceof Error ? err.message : String(err) };
     }

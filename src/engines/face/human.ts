@@ -3,16 +3,16 @@
 // first use; requests queue up FIFO and go to the worker one at a time.
 
 import { Worker } from 'node:worker_threads';
-import type { DetectedFace, FaceDetector } from './detector.js';
+import type { DetectedFace, FaceDetector, FaceMesh, RgbFrame } from './detector.js';
 import { FaceDetectorUnavailable } from './detector.js';
-import type { DetectRequest, WorkerMessage } from './human-worker.js';
+import type { DetectRequest, MeshRequest, WorkerMessage } from './human-worker.js';
 
 export { facesInFrames } from './detector.js';
 
 interface Job {
   id: number;
-  image: Buffer;
-  resolve(faces: DetectedFace[]): void;
+  request: DetectRequest | MeshRequest;
+  resolve(faces: DetectedFace[] | FaceMesh[]): void;
   reject(err: Error): void;
 }
 
@@ -46,10 +46,22 @@ export class HumanFaceDetector implements FaceDetector {
   }
 
   detect(image: Buffer): Promise<DetectedFace[]> {
+    return this.submit((id) => ({ id, image })) as Promise<DetectedFace[]>;
+  }
+
+  mesh(frame: RgbFrame, track: number): Promise<FaceMesh[]> {
+    // A copy of just this view: posting a view clones its whole underlying buffer, which for a
+    // frame cut out of a decoded clip is the clip (measured: 1.3 s instead of 35 ms per frame).
+    const rgb = new Uint8Array(frame.rgb);
+    return this.submit((id) => ({ id, kind: 'mesh', rgb, width: frame.width, height: frame.height, track })) as Promise<FaceMesh[]>;
+  }
+
+  private submit(request: (id: number) => DetectRequest | MeshRequest): Promise<DetectedFace[] | FaceMesh[]> {
     if (this.closed) return Promise.reject(new Error('the face detector is closed'));
     if (this.unavailable) return Promise.reject(this.unavailable);
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, image, resolve, reject });
+      const id = this.nextId++;
+      this.queue.push({ id, request: request(id), resolve, reject });
       this.pump();
     });
   }
@@ -69,8 +81,8 @@ export class HumanFaceDetector implements FaceDetector {
     const job = this.queue.shift()!;
     running.job = job;
     running.worker.ref();
-    const request: DetectRequest = { id: job.id, image: job.image };
-    running.worker.postMessage(request);
+    const transfer = 'kind' in job.request ? [job.request.rgb.buffer as ArrayBuffer] : [];
+    running.worker.postMessage(job.request, transfer);
   }
 
   private spawn(): Running {
@@ -126,7 +138,7 @@ export class HumanFaceDetector implements FaceDetector {
     for (const job of this.queue.splice(0)) job.reject(err);
   }
 
-  private settle(running: Running, msg: Extract<WorkerMessage, { type: 'result' }>): void {
+  private settle(running: Running, msg: Extract<WorkerMessage, { type: 'result' | 'mesh' }>): void {
     const job = running.job;
     if (!job || job.id !== msg.id) return;
     running.job = null;
