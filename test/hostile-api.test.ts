@@ -19,6 +19,7 @@ import { silentWav } from './fixtures.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { signature } from '../src/services/auth.js';
+import { errorTable, type ErrorCode } from '../src/domain/errors.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-hostile-media-'));
@@ -94,8 +95,9 @@ function multipart(file: Buffer, name = 'tone.wav', boundary = 'dhpBoundary42'):
 function assertEnvelope(r: RawAnswer, status: number, code: string, what: string) {
   assert.equal(r.status, status, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
   assert.ok(r.body && typeof r.body === 'object', `${what}: not JSON: ${r.text.slice(0, 300)}`);
-  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'data', 'message', 'success'], what);
-  assert.equal(r.body.code, code, `${what}: ${r.text}`);
+  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'data', 'error', 'message', 'success'], what);
+  assert.equal(r.body.error, code, `${what}: ${r.text}`);
+  assert.equal(r.body.code, errorTable[code as ErrorCode].code, `${what}: the numeric code of ${code}`);
   assert.equal(r.body.success, false, what);
   assert.equal(r.body.data, null, what);
 }
@@ -207,7 +209,7 @@ describe('must-fix 7: fuzzing findings', () => {
       for (const x of huge) {
         const r = await fuzzer.call('POST', c.path, c.body(x));
         assert.equal(r.status, 400, `${c.path} ${c.field}=${x}: ${JSON.stringify(r.body)}`);
-        assert.equal(r.body.code, 'INVALID_PARAMETER');
+        assert.equal(r.body.error, 'INVALID_PARAMETER');
         assert.ok(r.body.message.includes(c.field), `${c.path} ${c.field}=${x}: ${r.body.message}`);
       }
     }
@@ -311,7 +313,7 @@ describe('must-fix 7: fuzzing findings', () => {
     }).returning('id').executeTakeFirstOrThrow();
     const r = await alice.call('POST', `/openapi/video/v2/cancel/${row.id}`);
     assert.equal(r.status, 409);
-    assert.equal(r.body.code, 'VIDEO_ALREADY_ENDED');
+    assert.equal(r.body.error, 'VIDEO_ALREADY_ENDED');
     assert.match(r.body.message, /already ended/);
   });
 
@@ -327,7 +329,7 @@ describe('must-fix 7: fuzzing findings', () => {
       id: Number(row.id), name: 't', videoUrl: 'http://example.com/v.mp4', authorizeUrl: 'http://example.com/a.mp4', authorizeText: 'I consent.', level: 1,
     });
     assert.equal(r.status, 409, JSON.stringify(r.body));
-    assert.equal(r.body.code, 'TRAINING_STILL_RUNNING');
+    assert.equal(r.body.error, 'TRAINING_STILL_RUNNING');
   });
 });
 
@@ -380,7 +382,7 @@ describe('should-fix: tokens, revocation, replay', () => {
     let last: Awaited<ReturnType<typeof get>> | undefined;
     for (let i = 0; i < 13; i++) { last = await get(tokenUrl(c, Date.now())); statuses.push(last.status); }
     assert.deepEqual(statuses, [...Array(12).fill(401), 429], 'signatures are checked until the address has used its allowance');
-    assert.equal(last!.body.code, 'RATE_LIMITED');
+    assert.equal(last!.body.error, 'RATE_LIMITED');
     assert.ok(Number(last!.retryAfter) >= 1);
   });
 
@@ -390,7 +392,7 @@ describe('should-fix: tokens, revocation, replay', () => {
     await c.login();
     const second = c.token;
     await c.login();
-    const use = async (token: string) => { const k = new Client(lim.base, c.appId, c.secret); k.token = token; return (await k.call('GET', '/openapi/user/v2/get')).body.code; };
+    const use = async (token: string) => { const k = new Client(lim.base, c.appId, c.secret); k.token = token; const b = (await k.call('GET', '/openapi/user/v2/get')).body; return b.code === '0' ? '0' : b.error; };
     assert.equal(await use(first), 'UNAUTHORIZED');
     assert.equal(await use(second), '0');
     assert.equal(await use(c.token), '0');
@@ -402,10 +404,10 @@ describe('should-fix: tokens, revocation, replay', () => {
     assert.equal(first.body.code, '0');
     const replay = await alice.raw('GET', tokenUrl(alice, ts));
     assert.equal(replay.status, 401);
-    assert.equal(replay.body.code, 'SIGNATURE_INVALID');
+    assert.equal(replay.body.error, 'SIGNATURE_INVALID');
     assert.match(replay.body.message, /already used/);
     const ahead = await alice.raw('GET', tokenUrl(alice, Date.now() + 60_000));
-    assert.equal(ahead.body.code, 'TIMESTAMP_OUT_OF_WINDOW');
+    assert.equal(ahead.body.error, 'TIMESTAMP_OUT_OF_WINDOW');
     assert.match(ahead.body.message, /ahead/);
     assert.equal((await alice.raw('GET', tokenUrl(alice, Date.now() + 10_000))).body.code, '0', 'small drift is tolerated');
     assert.equal((await alice.raw('GET', tokenUrl(alice, Date.now() - 200_000))).body.code, '0', 'past skew within the window is accepted');
@@ -424,13 +426,13 @@ describe('should-fix: tokens, revocation, replay', () => {
     assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.code, '0', 'enabled again, the token works');
 
     assert.equal(await apps.revokeTokens(c.appId), 1);
-    assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.code, 'UNAUTHORIZED');
+    assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.error, 'UNAUTHORIZED');
     await c.login();
     assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.code, '0');
 
     const { secret } = await apps.rotateSecret(c.appId);
-    assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.code, 'UNAUTHORIZED', 'tokens signed with the old secret end');
-    assert.equal((await c.raw('GET', tokenUrl(c, Date.now()))).body.code, 'SIGNATURE_INVALID', 'the old secret is refused');
+    assert.equal((await c.call('GET', '/openapi/user/v2/get')).body.error, 'UNAUTHORIZED', 'tokens signed with the old secret end');
+    assert.equal((await c.raw('GET', tokenUrl(c, Date.now()))).body.error, 'SIGNATURE_INVALID', 'the old secret is refused');
     assert.equal((await c.raw('GET', tokenUrl(c, Date.now(), secret))).body.code, '0');
   });
 
@@ -440,7 +442,7 @@ describe('should-fix: tokens, revocation, replay', () => {
     // The main server plays the other process: its change reaches the second server only through the database.
     const hash = createHash('sha256').update(c.token).digest('hex');
     await h.app.services.db.deleteFrom('tokens').where('token_hash', '=', hash).execute();
-    await waitFor('the deleted token refused', async () => (await c.call('GET', '/openapi/user/v2/get')).body.code === 'UNAUTHORIZED', 10_000);
+    await waitFor('the deleted token refused', async () => (await c.call('GET', '/openapi/user/v2/get')).body.error === 'UNAUTHORIZED', 10_000);
     const d = await limClient('disabled-elsewhere');
     assert.equal((await d.call('GET', '/openapi/user/v2/get')).body.code, '0');
     await h.app.services.apps.disable(d.appId);
@@ -459,7 +461,7 @@ describe('should-fix: tokens, revocation, replay', () => {
     await dhp('enable', c.appId);
     await waitFor('enabled app accepted', async () => (await c.call('GET', '/openapi/user/v2/get')).body.code === '0', 10_000);
     assert.deepEqual(JSON.parse(await dhp('revoke-tokens', c.appId, '--json')), { appId: c.appId, revoked: 1 });
-    await waitFor('revoked token refused', async () => (await c.call('GET', '/openapi/user/v2/get')).body.code === 'UNAUTHORIZED', 10_000);
+    await waitFor('revoked token refused', async () => (await c.call('GET', '/openapi/user/v2/get')).body.error === 'UNAUTHORIZED', 10_000);
     const rotated = JSON.parse(await dhp('rotate-secret', c.appId, '--json'));
     assert.equal(rotated.appId, c.appId);
     assert.notEqual(rotated.secret, c.secret);
@@ -470,7 +472,7 @@ describe('should-fix: tokens, revocation, replay', () => {
     assert.equal((await fetch(`${h.base}/metrics`)).status, 200);
     const proxied = await fetch(`${h.base}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     assert.equal(proxied.status, 401);
-    assert.equal(((await proxied.json()) as any).code, 'UNAUTHORIZED');
+    assert.equal(((await proxied.json()) as any).error, 'UNAUTHORIZED');
     assert.equal((await fetch(`${lim.base}/metrics`)).status, 401, 'with a token set, loopback needs it too');
     assert.equal((await fetch(`${lim.base}/metrics`, { headers: { authorization: 'Bearer wrong-secret-0123456789' } })).status, 401);
     const ok = await fetch(`${lim.base}/metrics`, { headers: { authorization: 'Bearer metrics-secret-0123456789' } });
