@@ -380,8 +380,10 @@ describe('should-fix: tokens, revocation, replay', () => {
     const c = new Client(lim.base, 'no-such-app', 'x');
     const statuses: number[] = [];
     let last: Awaited<ReturnType<typeof get>> | undefined;
-    for (let i = 0; i < 13; i++) { last = await get(tokenUrl(c, Date.now())); statuses.push(last.status); }
-    assert.deepEqual(statuses, [...Array(12).fill(401), 429], 'signatures are checked until the address has used its allowance');
+    // The bucket refills at 12 a minute: on a slow machine one more may pass before the refusal.
+    for (let i = 0; i < 20 && last?.status !== 429; i++) { last = await get(tokenUrl(c, Date.now())); statuses.push(last.status); }
+    assert.deepEqual(statuses.slice(0, 12), Array(12).fill(401), 'signatures are checked until the address has used its allowance');
+    assert.ok(statuses.length <= 14, statuses.join());
     assert.equal(last!.body.error, 'RATE_LIMITED');
     assert.ok(Number(last!.retryAfter) >= 1);
   });
