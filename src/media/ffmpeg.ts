@@ -422,7 +422,7 @@ const probeSlots = new Slots(2);
  * that read other files or render text as video. An hls playlist naming a
  * server-local file would otherwise put that file in the tenant's video.
  */
-export const ACCEPTED_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe'];
+export const ACCEPTED_FORMATS = ['mov', 'matroska', 'avi', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe'];
 
 /**
  * Largest picture a decoder will allocate (width × height): 4096 × 4096, the
@@ -494,7 +494,7 @@ export async function probe(tools: MediaTools, file: string): Promise<ProbeResul
     out = await runFfprobe(tools, ['-show_entries', PROBE_ENTRIES, ...tenantInput(file)], PROBE_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof FfmpegError && /Format \S+ is not on the whitelist|not on whitelist/i.test(err.stderrTail)) {
-      throw new MediaProbeError(`the file is ${formatOf(err.stderrTail)}, not one of the accepted formats (MP4, MOV, WebM, WAV, MP3, Ogg, FLAC, AAC, PNG, JPEG, WebP)`);
+      throw new MediaProbeError(`the file is ${formatOf(err.stderrTail)}, not one of the accepted formats (MP4, MOV, WebM, AVI, WAV, MP3, Ogg, FLAC, AAC, PNG, JPEG, WebP)`);
     }
     if (err instanceof FfmpegError && /printed more than/.test(err.message)) {
       throw new MediaProbeError('the file describes itself at a length no media file needs');
