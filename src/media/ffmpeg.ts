@@ -421,8 +421,10 @@ const probeSlots = new Slots(2);
  * playlists (hls), concat lists, and the text, subtitle and network demuxers
  * that read other files or render text as video. An hls playlist naming a
  * server-local file would otherwise put that file in the tenant's video.
+ * image2 (a picture named .jpg/.png) reads numbered sequences only for names
+ * with % or * in them, and dhp names every file it opens.
  */
-export const ACCEPTED_FORMATS = ['mov', 'matroska', 'avi', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe'];
+export const ACCEPTED_FORMATS = ['mov', 'matroska', 'avi', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe', 'image2'];
 
 /**
  * Largest picture a decoder will allocate (width × height): 4096 × 4096, the
