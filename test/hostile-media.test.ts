@@ -189,6 +189,20 @@ describe('TTS text is spoken as written', () => {
     assert.ok(Number(v.durationMs) < 10_000, `video of ${v.durationMs} ms`);
   });
 
+  test('word timings point into the text as written, around the escaped markup', async () => {
+    const engine = new EspeakEngine({ threads: 1 });
+    try {
+      const text = 'Tom & Jerry say <hello> to you.';
+      const r = await engine.synthesize(text, { engine: 'espeak', voice: 'en-us' });
+      const words = r.words.map((w) => w.text);
+      for (const w of r.words) assert.equal(text.slice(w.charStart, w.charEnd), w.text);
+      const spoken = ['Tom', 'Jerry', 'say', 'hello', 'to', 'you'];
+      assert.deepEqual(words.filter((w) => spoken.includes(w)), spoken, words.join('|'));
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('the engine stops a text that makes more speech than its length allows', async () => {
     const engine = new EspeakEngine({ threads: 1, secondsPerChar: 0.001 });
     try {
