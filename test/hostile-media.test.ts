@@ -128,6 +128,8 @@ before(async () => {
   ffmpeg(['-f', 'lavfi', '-i', 'sine=f=440:d=3', '-c:a', 'aac', path.join(media, 'secret.aac')]);
   writeFileSync(path.join(media, 'playlist.m3u8'),
     `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${path.join(media, 'secret.aac')}\n#EXT-X-ENDLIST\n`);
+  writeFileSync(path.join(media, 'missing.m3u8'),
+    `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${path.join(media, 'no-such-file.aac')}\n#EXT-X-ENDLIST\n`);
   writeFileSync(path.join(media, 'list.ffconcat'), `ffconcat version 1.0\nfile ${path.join(media, 'secret.aac')}\n`);
   silentFlac(path.join(media, 'ten-minutes-96k.wav'), 600, 96000, 'wav');
   silentFlac(path.join(media, 'two-hours.flac'), 7200, 8000, 'flac');
@@ -302,6 +304,9 @@ describe('ffmpeg opens only the accepted containers', () => {
     const v = await video(alice, { audioUrl: files.url('playlist.m3u8') });
     assert.equal(v.synthesisStatus, 7);
     assert.match(v.failReason, /^audioUrl is not an audio file that can be read \(the file is (text|a playlist)/);
+    // The answer does not tell whether the named file exists.
+    const missing = await upload(alice, 'missing.m3u8');
+    assert.equal(missing.body.message, up.body.message);
     // Nothing ever opened the file the playlist names.
     assert.deepEqual(recordedRuns().filter((run) => run.args.some((a) => a.includes('secret.aac'))), []);
   });
