@@ -385,7 +385,7 @@ function runFfprobe(tools: MediaTools, args: string[], timeoutMs: number): Promi
 }
 
 /** At most `size` tasks at once; the rest wait in order. */
-export class Slots {
+class Slots {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
