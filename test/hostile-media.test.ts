@@ -128,6 +128,8 @@ before(async () => {
   ffmpeg(['-f', 'lavfi', '-i', 'sine=f=440:d=3', '-c:a', 'aac', path.join(media, 'secret.aac')]);
   writeFileSync(path.join(media, 'playlist.m3u8'),
     `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${path.join(media, 'secret.aac')}\n#EXT-X-ENDLIST\n`);
+  writeFileSync(path.join(media, 'missing.m3u8'),
+    `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${path.join(media, 'no-such-file.aac')}\n#EXT-X-ENDLIST\n`);
   writeFileSync(path.join(media, 'list.ffconcat'), `ffconcat version 1.0\nfile ${path.join(media, 'secret.aac')}\n`);
   silentFlac(path.join(media, 'ten-minutes-96k.wav'), 600, 96000, 'wav');
   silentFlac(path.join(media, 'two-hours.flac'), 7200, 8000, 'flac');
@@ -187,6 +189,20 @@ describe('TTS text is spoken as written', () => {
     const v = await video(alice, { text: markup, speakerId: 'en-us-male' });
     assert.equal(v.synthesisStatus, 3, v.failReason);
     assert.ok(Number(v.durationMs) < 10_000, `video of ${v.durationMs} ms`);
+  });
+
+  test('word timings point into the text as written, around the escaped markup', async () => {
+    const engine = new EspeakEngine({ threads: 1 });
+    try {
+      const text = 'Tom & Jerry say <hello> to you.';
+      const r = await engine.synthesize(text, { engine: 'espeak', voice: 'en-us' });
+      const words = r.words.map((w) => w.text);
+      for (const w of r.words) assert.equal(text.slice(w.charStart, w.charEnd), w.text);
+      const spoken = ['Tom', 'Jerry', 'say', 'hello', 'to', 'you'];
+      assert.deepEqual(words.filter((w) => spoken.includes(w)), spoken, words.join('|'));
+    } finally {
+      await engine.close();
+    }
   });
 
   test('the engine stops a text that makes more speech than its length allows', async () => {
@@ -288,6 +304,9 @@ describe('ffmpeg opens only the accepted containers', () => {
     const v = await video(alice, { audioUrl: files.url('playlist.m3u8') });
     assert.equal(v.synthesisStatus, 7);
     assert.match(v.failReason, /^audioUrl is not an audio file that can be read \(the file is (text|a playlist)/);
+    // The answer does not tell whether the named file exists.
+    const missing = await upload(alice, 'missing.m3u8');
+    assert.equal(missing.body.message, up.body.message);
     // Nothing ever opened the file the playlist names.
     assert.deepEqual(recordedRuns().filter((run) => run.args.some((a) => a.includes('secret.aac'))), []);
   });

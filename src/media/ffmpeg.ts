@@ -385,7 +385,7 @@ function runFfprobe(tools: MediaTools, args: string[], timeoutMs: number): Promi
 }
 
 /** At most `size` tasks at once; the rest wait in order. */
-export class Slots {
+class Slots {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -421,8 +421,10 @@ const probeSlots = new Slots(2);
  * playlists (hls), concat lists, and the text, subtitle and network demuxers
  * that read other files or render text as video. An hls playlist naming a
  * server-local file would otherwise put that file in the tenant's video.
+ * image2 (a picture named .jpg/.png) reads numbered sequences only for names
+ * with % or * in them, and dhp names every file it opens.
  */
-export const ACCEPTED_FORMATS = ['mov', 'matroska', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe'];
+export const ACCEPTED_FORMATS = ['mov', 'matroska', 'avi', 'wav', 'mp3', 'ogg', 'flac', 'aac', 'png_pipe', 'jpeg_pipe', 'webp_pipe', 'image2'];
 
 /**
  * Largest picture a decoder will allocate (width × height): 4096 × 4096, the
@@ -494,7 +496,7 @@ export async function probe(tools: MediaTools, file: string): Promise<ProbeResul
     out = await runFfprobe(tools, ['-show_entries', PROBE_ENTRIES, ...tenantInput(file)], PROBE_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof FfmpegError && /Format \S+ is not on the whitelist|not on whitelist/i.test(err.stderrTail)) {
-      throw new MediaProbeError(`the file is ${formatOf(err.stderrTail)}, not one of the accepted formats (MP4, MOV, WebM, WAV, MP3, Ogg, FLAC, AAC, PNG, JPEG, WebP)`);
+      throw new MediaProbeError(`the file is ${formatOf(err.stderrTail)}, not one of the accepted formats (MP4, MOV, WebM, AVI, WAV, MP3, Ogg, FLAC, AAC, PNG, JPEG, WebP)`);
     }
     if (err instanceof FfmpegError && /printed more than/.test(err.message)) {
       throw new MediaProbeError('the file describes itself at a length no media file needs');
