@@ -198,6 +198,15 @@ describe('error codes', () => {
   });
 });
 
+test('/docs documents every v2 path as what the cloud serves', async () => {
+  const doc = await (await fetch(`${strict.base}/openapi.json`)).json();
+  for (const p of ['/openapi/robot/v2/freeListPage', '/openapi/video/v2/simpleCreate', '/openapi/video/v2/create/training', '/openapi/video/v2/create']) {
+    assert.match(doc.paths[p]?.post?.summary ?? '', /what the cloud serves/, p);
+  }
+  const full = doc.paths['/openapi/video/v2/create'].post.requestBody.content['application/json'].schema.properties;
+  for (const f of ['backgroundUrl', 'width', 'height', 'fps', 'bitRate', 'videoFormat', 'mask', 'matting', 'pixFmt', 'sceneId']) assert.ok(f in full, f);
+});
+
 describe('a client that knows only the v2 paths', () => {
   test('lists avatars, trains without consent, authorizes, and makes videos (consent required)', async () => {
     const c = await phpClient(strict, 'php-app');
@@ -306,6 +315,25 @@ describe('the full create (POST /openapi/video/v2/create), consent not required'
     assert.ok(near(pixel(cover, 0, 4, 4), BLUE), `the cover shows the background too: ${pixel(cover, 0, 4, 4)}`);
   });
 
+  test('videoFormat webm is a WebM file (VP9 + Opus), and the record says webm', async () => {
+    const { videoId } = await c.post('/openapi/video/v2/create', { sceneId: -102, text: 'In WebM.', speakerId: 'en-gb-male', videoFormat: 'WebM', width: 360 });
+    const v = await c.waitVideo(videoId);
+    assert.equal(v.synthesisStatus, 3, v.failReason);
+    assert.equal(v.videoFormat, 'webm');
+    assert.match(v.videoUrl, /\.webm$/);
+    const res = await fetch(v.videoUrl);
+    assert.equal(res.headers.get('content-type'), 'video/webm');
+    const file = path.join(media, 'out.webm');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const p = ffprobe(file);
+    assert.match(p.format.format_name, /webm/);
+    const video = p.streams.find((s: any) => s.codec_type === 'video');
+    assert.equal(video.codec_name, 'vp9');
+    assert.equal(`${video.width}x${video.height}`, '360x640', 'width alone keeps the avatar\'s proportions');
+    assert.equal(p.streams.find((s: any) => s.codec_type === 'audio').codec_name, 'opus');
+    assert.ok(Number(p.format.duration) > 0.5);
+  });
+
   test('an avatar trained with greenScreen gets the background keyed in behind it', async () => {
     const { videoId } = await c.post('/openapi/video/v2/create', {
       sceneId: greenScene, audioUrl: files.url('speech.wav'), backgroundUrl: files.url('background.png'), width: 720, height: 1280, fps: 25,
@@ -342,7 +370,7 @@ describe('the full create (POST /openapi/video/v2/create), consent not required'
     const before = (await c.post('/openapi/video/v2/pageList', { page: 1, size: 1 })).totalRecord;
     const base = { sceneId: -102, text: 'Hi.', speakerId: 'en-us-female' };
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ videoFormat: 'webm' }, /^videoFormat "webm" cannot be produced/],
+      [{ videoFormat: 'avi' }, /^videoFormat "avi" cannot be produced/],
       [{ pixFmt: 'yuva420p' }, /^pixFmt "yuva420p"/],
       [{ mask: 'https://example.com/mask.png' }, /^mask cannot be applied/],
       [{ matting: 1 }, /^matting cannot be done/],

@@ -222,7 +222,7 @@ export const VideoCreateFullBody = Type.Composite([VideoCreateBody, Type.Object(
   height: OutputNumber('Output height in pixels, even, 64 to 4096'),
   fps: OutputNumber('Frames per second, 1 to 60'),
   bitRate: OutputNumber('Video bit rate in bits per second, 100000 to 50000000; empty: constant quality'),
-  videoFormat: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()], { description: 'mp4 (the only format produced)' })),
+  videoFormat: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()], { description: 'mp4 (H.264 + AAC, the default) or webm (VP9 + Opus)' })),
   pixFmt: Type.Optional(Type.Union([Type.String({ maxLength: 20 }), Type.Null()], { description: 'yuv420p (the only pixel format produced)' })),
   mask: Type.Optional(Type.Unknown({ description: 'Not supported: refused unless empty, false or 0' })),
   matting: Type.Optional(Type.Unknown({ description: 'Not supported: refused unless empty, false or 0 (use greenScreen avatars with backgroundUrl)' })),

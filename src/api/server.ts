@@ -58,7 +58,7 @@ export async function buildServer(s: Services, log: Logger): Promise<Api> {
       info: {
         title: 'dhp: Digital Human Open Platform API',
         version: '1.0.0',
-        description: 'Wire-compatible implementation of the Digital Human Open Platform API. Every /openapi endpoint except the token takes ?access_token=. Responses use the {code, success, message, data} envelope; code "0" is success.',
+        description: 'Wire-compatible implementation of the Digital Human Open Platform API. Every /openapi endpoint except the token takes ?access_token=. Responses use the {code, success, message, data} envelope; code "0" is success, and an error has a numeric code (e.g. "40101") with its name in the added field error (see docs/errors.md). Paths marked "what the cloud serves" are those the cloud platform serves beside the documented ones.',
         license: { name: 'AGPL-3.0-or-later', identifier: 'AGPL-3.0-or-later' },
       },
     },

@@ -27,6 +27,8 @@ export interface OutputSpec {
   bitRate?: number;
   /** Validated URL of the picture to put behind the avatar. */
   backgroundUrl?: string;
+  /** Set only for a container other than MP4. */
+  videoFormat?: 'webm';
 }
 
 /** What the validation needs to know about the avatar. */
@@ -35,7 +37,7 @@ export type OutputAvatar =
   | { kind: 'trained'; sceneId: number; width: number; height: number; greenScreen: boolean };
 
 export const OUTPUT_LIMITS = { minSide: 64, maxSide: 4096, minFps: 1, maxFps: 60, minBitRate: 100_000, maxBitRate: 50_000_000 } as const;
-export const VIDEO_FORMATS = ['mp4'] as const;
+export const VIDEO_FORMATS = ['mp4', 'webm'] as const;
 export const PIXEL_FORMATS = ['yuv420p'] as const;
 
 /**
@@ -49,11 +51,12 @@ export function outputSpec(req: OutputRequest, avatar: OutputAvatar): OutputSpec
 
   const format = blank(req.videoFormat) ? undefined : String(req.videoFormat).trim().toLowerCase();
   if (format !== undefined && !(VIDEO_FORMATS as readonly string[]).includes(format)) {
-    throw invalid(`videoFormat "${req.videoFormat}" cannot be produced here; this server writes ${VIDEO_FORMATS.join(', ')} (H.264 + AAC).`);
+    throw invalid(`videoFormat "${req.videoFormat}" cannot be produced here; send mp4 (H.264 + AAC) or webm (VP9 + Opus).`);
   }
+  if (format === 'webm') spec.videoFormat = 'webm';
   const pixFmt = blank(req.pixFmt) ? undefined : String(req.pixFmt).trim().toLowerCase();
   if (pixFmt !== undefined && !(PIXEL_FORMATS as readonly string[]).includes(pixFmt)) {
-    throw invalid(`pixFmt "${req.pixFmt}" cannot be produced here; videos are ${PIXEL_FORMATS.join(', ')} (H.264 4:2:0, no transparency). Leave pixFmt empty or send yuv420p.`);
+    throw invalid(`pixFmt "${req.pixFmt}" cannot be produced here; videos are ${PIXEL_FORMATS.join(', ')} (4:2:0, no transparency). Leave pixFmt empty or send yuv420p.`);
   }
   if (set(req.mask)) {
     throw invalid('mask cannot be applied: this server has no masking step. Leave mask empty; to change what is behind the avatar, send backgroundUrl with a built-in avatar or one trained with greenScreen.');
@@ -96,6 +99,11 @@ export function outputSpec(req: OutputRequest, avatar: OutputAvatar): OutputSpec
     spec.backgroundUrl = String(req.backgroundUrl);
   }
   return spec;
+}
+
+/** Whether the spec asks for anything at all (a video without one keeps the avatar's own MP4). */
+export function changesOutput(spec: OutputSpec): boolean {
+  return changesPicture(spec) || spec.videoFormat !== undefined;
 }
 
 /** Whether the spec changes anything about the avatar's own picture. */

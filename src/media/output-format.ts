@@ -7,7 +7,9 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileArg, runFfmpeg, type MediaTools } from './ffmpeg.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileArg, parseEncoderNames, runFfmpeg, type MediaTools } from './ffmpeg.js';
 import { writeCover } from './scene-assets.js';
 
 export interface ReformatOptions {
@@ -113,4 +115,32 @@ export class GreenScreenError extends Error {}
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+/** Encoders a WebM output needs; not every ffmpeg build has them (dhp's required set does not include them). */
+const WEBM_ENCODERS = ['libvpx-vp9', 'libopus'];
+const webmChecks = new Map<string, Promise<boolean>>();
+
+/** Whether this ffmpeg can write WebM (VP9 + Opus); asked once per binary. */
+export function canWriteWebm(tools: MediaTools): Promise<boolean> {
+  let check = webmChecks.get(tools.ffmpeg);
+  if (!check) {
+    check = promisify(execFile)(tools.ffmpeg, ['-hide_banner', '-encoders'], { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 })
+      .then(({ stdout }) => { const have = parseEncoderNames(stdout); return WEBM_ENCODERS.every((e) => have.has(e)); }, () => false);
+    webmChecks.set(tools.ffmpeg, check);
+  }
+  return check;
+}
+
+/**
+ * The finished MP4 as WebM: VP9 (at `bitRate`, else constant quality) and Opus. libvpx's
+ * realtime mode with row multithreading: the good-quality mode takes many times longer per frame.
+ */
+export async function toWebm(tools: MediaTools, input: string, output: string, o: { bitRate?: number; signal?: AbortSignal }): Promise<void> {
+  await runFfmpeg(tools, [
+    '-i', fileArg(input), '-map', '0:v:0', '-map', '0:a:0?', '-map_metadata', '-1',
+    '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
+    ...(o.bitRate ? ['-b:v', String(o.bitRate)] : ['-crf', '32', '-b:v', '0']),
+    '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-b:a', '96k', '-f', 'webm', fileArg(output),
+  ], { signal: o.signal });
 }

@@ -75,8 +75,8 @@ export class TrainingService {
     if (input.level !== 1) throw invalid(`level must be 1 (Rapid Avatar Cloning); got ${input.level}.`);
     const title = input.name.trim();
     if (!title) throw invalid('name must not be empty.');
-    const consent = await this.consentFields(app, input);
     const videoUrl = await this.opts.mediaUrl(app.id, input.videoUrl, 'videoUrl');
+    const consent = await this.consentFields(app, input);
     const callbackUrl = checkCallbackUrl(input.callbackUrl, this.opts.allowPrivateNetwork);
     const greenScreen = input.greenScreen ?? false;
     if (greenScreen !== true && greenScreen !== false && greenScreen !== 0 && greenScreen !== 1) {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH } from '../engines/avatar2d/render.js';
+import { invalid } from '../domain/errors.js';
 import type { OutputSpec } from '../domain/video-output.js';
-import { fitBackground, GreenScreenError, keyColor, reformatVideo } from '../media/output-format.js';
+import { canWriteWebm, fitBackground, GreenScreenError, keyColor, reformatVideo, toWebm } from '../media/output-format.js';
 import { PermanentError } from '../worker/errors.js';
 import type { MediaWorkspace } from './workspace.js';
 
@@ -50,6 +51,24 @@ export async function reformatTrained(
   });
   return out;
 }
+
+/** Refuses at create what this server's tools cannot write (WebM needs libvpx-vp9 and libopus). */
+export async function assertProducible(media: MediaWorkspace, spec: OutputSpec | null): Promise<void> {
+  if (spec?.videoFormat !== 'webm') return;
+  const able = await media.tools().then(canWriteWebm, () => false);
+  if (!able) throw invalid('videoFormat webm cannot be produced on this server: its ffmpeg lacks the libvpx-vp9 or libopus encoder. Send mp4, or ask the operator for an ffmpeg with both.');
+}
+
+/** The container asked for: the MP4 itself, or a WebM made from it in `dir`. */
+export async function inFormat(media: MediaWorkspace, spec: OutputSpec | null, video: string, dir: string, signal?: AbortSignal): Promise<string> {
+  if (spec?.videoFormat !== 'webm') return video;
+  const webm = path.join(dir, 'video.webm');
+  await toWebm(await media.tools(), video, webm, { bitRate: spec.bitRate, signal });
+  return webm;
+}
+
+/** The `videoFormat` a video record shows. */
+export const formatOf = (output: string | null): string => (output ? (JSON.parse(output) as OutputSpec).videoFormat ?? 'mp4' : 'mp4');
 
 /** Downloads backgroundUrl and makes sure it is a still picture. */
 async function fetchBackground(media: MediaWorkspace, appPk: number, url: string, dir: string): Promise<string> {

@@ -31,8 +31,8 @@ import type { ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
-import { changesPicture, outputSpec, type OutputRequest, type OutputSpec } from '../domain/video-output.js';
-import { builtinLook, reformatTrained } from './video-output.js';
+import { changesOutput, changesPicture, outputSpec, type OutputRequest, type OutputSpec } from '../domain/video-output.js';
+import { assertProducible, builtinLook, formatOf, inFormat, reformatTrained } from './video-output.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 
@@ -102,6 +102,7 @@ export class VideoService {
       ? { kind: 'builtin', width: DEFAULT_WIDTH, height: DEFAULT_HEIGHT }
       : { kind: 'trained', sceneId, width: scene.scene.width, height: scene.scene.height, greenScreen: scene.greenScreen }) : null;
     if (spec?.backgroundUrl) spec.backgroundUrl = await this.opts.mediaUrl(app.id, spec.backgroundUrl, 'backgroundUrl');
+    await assertProducible(this.media, spec);
     const pn = input.pn ?? 1;
     if (pn !== 0 && pn !== 1) throw invalid(`pn must be 0 (forward) or 1 (reverse, ping-pong); got ${pn}.`);
     const audioUrl = input.audioUrl?.trim() ? await this.opts.mediaUrl(app.id, input.audioUrl, 'audioUrl') : null;
@@ -125,7 +126,7 @@ export class VideoService {
         app_pk: app.id, video_name: input.videoName?.trim() || null, scene_id: sceneId, audio_url: audioUrl, text, speaker_id: speakerId, pn,
         callback_url: callbackUrl, status: SynthesisStatus.Queued, fail_reason: null, video_key: null, srt_key: null, cover_key: null,
         duration_ms: null, callback_status: 0, created_at: now, updated_at: now,
-        output: spec && changesPicture(spec) ? JSON.stringify(spec) : null,
+        output: spec && changesOutput(spec) ? JSON.stringify(spec) : null,
       }).returning('id').executeTakeFirstOrThrow();
       await this.queue.enqueue(tx, 'video.synthesize', Number(row.id));
       return { videoId: Number(row.id) };
@@ -295,9 +296,10 @@ export class VideoService {
     if (scene.kind === 'trained' && spec && changesPicture(spec)) {
       ({ video, cover } = await reformatTrained(this.media, v.app_pk, spec, scene.scene, { video, cover }, dir, signal).catch(unusable));
     }
+    video = await inFormat(this.media, spec, video, dir, signal);
     if (signal.aborted) return null;
     const out = await probe(tools, video);
-    const keys = { video: newKey('videos', 'mp4'), cover: newKey('videos', 'jpg'), srt: srt ? newKey('videos', 'srt') : null };
+    const keys = { video: newKey('videos', formatOf(v.output)), cover: newKey('videos', 'jpg'), srt: srt ? newKey('videos', 'srt') : null };
     await this.storage.putFile(keys.video, video);
     await this.storage.putFile(keys.cover, cover);
     if (keys.srt && srt) await this.storage.put(keys.srt, Buffer.from(srt, 'utf8'));
@@ -416,7 +418,7 @@ export class VideoService {
   private view(v: Video): VideoView {
     const ms = v.duration_ms === null ? null : Number(v.duration_ms);
     return {
-      id: Number(v.id), videoName: v.video_name, videoFormat: 'mp4', synthesisStatus: v.status,
+      id: Number(v.id), videoName: v.video_name, videoFormat: formatOf(v.output), synthesisStatus: v.status,
       videoUrl: v.video_key ? this.fileUrl(v.video_key) : null, srtUrl: v.srt_key ? this.fileUrl(v.srt_key) : null,
       duration: ms === null ? null : (ms / 1000).toFixed(3), durationMs: ms === null ? null : String(ms),
       coverUrl: v.cover_key ? this.fileUrl(v.cover_key) : null,
