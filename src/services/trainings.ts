@@ -85,7 +85,7 @@ export class TrainingService {
         training = { id: Number(row.id), run: 1 };
       }
       await this.quota.reserve(tx, app.id, 'fast_training', 1, ref(training));
-      await this.queue.enqueue(tx, 'training.run', training.id);
+      await this.queue.enqueue(tx, 'training.run', training.id, { appPk: app.id });
       return { trainingId: training.id };
     });
   }

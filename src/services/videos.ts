@@ -105,7 +105,7 @@ export class VideoService {
         callback_url: callbackUrl, status: SynthesisStatus.Queued, fail_reason: null, video_key: null, srt_key: null, cover_key: null,
         duration_ms: null, callback_status: 0, created_at: now, updated_at: now,
       }).returning('id').executeTakeFirstOrThrow();
-      await this.queue.enqueue(tx, 'video.synthesize', Number(row.id));
+      await this.queue.enqueue(tx, 'video.synthesize', Number(row.id), { appPk: app.id });
       return { videoId: Number(row.id) };
     });
   }
