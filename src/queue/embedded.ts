@@ -63,16 +63,16 @@ export class EmbeddedQueue implements JobQueue {
     if (types.length === 0) return null;
     const now = this.clock.now();
     const inTypes = sql.join(types.map((t) => sql`${t}`));
-    // Per candidate: its app's live running jobs of these types, and when its app was last served.
-    const running = sql`(select count(*) from jobs r where r.app_pk = j.app_pk and r.type in (${inTypes}) and r.state = 'running' and r.lease_until >= ${now})`;
-    const served = sql`coalesce((select max(c.claimed_at) from jobs c where c.app_pk = j.app_pk), 0)`;
+    const due = sql`type in (${inTypes}) and ((state = 'queued' and run_at <= ${now}) or (state = 'running' and lease_until < ${now}))`;
+    // First the app (few rows: one per app with due work), then its oldest due job; ordering
+    // every due job by per-app subqueries cost 5x the FIFO claim with 10,000 jobs queued.
+    const running = sql`(select count(*) from jobs r where r.app_pk = d.app_pk and r.state = 'running' and r.type in (${inTypes}) and r.lease_until >= ${now})`;
+    const served = sql`coalesce((select max(c.claimed_at) from jobs c where c.app_pk = d.app_pk), 0)`;
     const cap = opts.maxRunningPerApp === undefined ? sql`1 = 1` : sql`${running} < ${opts.maxRunningPerApp}`;
-    const next = sql<number>`(select j.id from jobs j
-      where j.type in (${inTypes})
-        and ((j.state = 'queued' and j.run_at <= ${now}) or (j.state = 'running' and j.lease_until < ${now}))
-        and ${cap}
-      order by ${running}, ${served}, j.run_at, j.id
-      limit 1)`;
+    const app = sql`(select d.app_pk from (select app_pk, min(run_at) as head from jobs where ${due} group by app_pk) d
+      where ${cap} order by ${running}, ${served}, d.head limit 1)`;
+    const next = sql<number>`(select id from jobs where app_pk = ${app} and ${due} order by run_at, id limit 1)`;
+    // An app at its cap may be the only one with due work: then nothing is claimed.
     const job = await this.db.updateTable('jobs')
       .set({ state: 'running', locked_by: workerId, lease_until: now + leaseMs, claimed_at: now, attempts: sql`attempts + 1`, updated_at: now })
       .where('id', '=', next)
@@ -126,5 +126,5 @@ function tooMany(limit: number, what: string): ApiError {
 }
 
 function normalize(job: Job): Job {
-  return { ...job, id: Number(job.id), ref_id: Number(job.ref_id), app_pk: job.app_pk === null ? null : Number(job.app_pk), attempts: Number(job.attempts), max_attempts: Number(job.max_attempts) };
+  return { ...job, id: Number(job.id), ref_id: Number(job.ref_id), app_pk: Number(job.app_pk), attempts: Number(job.attempts), max_attempts: Number(job.max_attempts) };
 }
