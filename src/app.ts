@@ -82,7 +82,8 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const log = opts.log ?? pino({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const db = await openSqlite(config.databaseFile);
-  const queue = new EmbeddedQueue(db, clock, config.taskMaxAttempts);
+  const queue = new EmbeddedQueue(db, clock, config.taskMaxAttempts,
+    { activePerApp: config.maxActiveTasksPerApp, perType: { 'consent.verify': config.maxPendingAuthorizePerApp } });
   const metrics = new Metrics(queue);
   const storage = new DiskStorage(path.join(config.dataDir, 'files'));
   const http = new SafeHttp({
@@ -162,7 +163,10 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     },
   };
   const worker = new Worker(queue, handlers, clock, log.child({ part: 'worker' }), metrics,
-    { concurrency: config.workerConcurrency, leaseMs: config.taskLeaseMs });
+    {
+      concurrency: config.workerConcurrency, leaseMs: config.taskLeaseMs,
+      callbackConcurrency: config.callbackConcurrency, callbackConcurrencyPerApp: config.callbackConcurrencyPerApp,
+    });
   let workersStarted = false;
 
   const services: Services = {

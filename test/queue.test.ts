@@ -20,7 +20,7 @@ after(async () => { await db.destroy(); removeDir(dir); });
 
 test('a claimed job is leased to one worker; an expired lease makes it claimable again', async () => {
   const q = new EmbeddedQueue(db, clock, 3);
-  const id = await q.enqueue(db, 'tts.synthesize', 7);
+  const id = await q.enqueue(db, 'tts.synthesize', 7, { appPk: 1 });
   const a = await q.claim(['tts.synthesize'], 'worker-a', 1000);
   assert.equal(a?.id, id);
   assert.equal(a?.attempts, 1);
@@ -42,7 +42,7 @@ test('a claimed job is leased to one worker; an expired lease makes it claimable
 
 test('retry waits until run_at; requeueRunning returns interrupted jobs', async () => {
   const q = new EmbeddedQueue(db, clock, 3);
-  const id = await q.enqueue(db, 'callback.deliver', 9);
+  const id = await q.enqueue(db, 'callback.deliver', 9, { appPk: 1 });
   await q.claim(['callback.deliver'], 'w', 1000);
   await q.retry(id, 'w', now + 5000, 'receiver down');
   assert.equal(await q.claim(['callback.deliver'], 'w', 1000), null);

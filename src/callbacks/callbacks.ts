@@ -40,7 +40,7 @@ export class CallbackService {
       app_pk: c.appPk, task_type: c.taskType, resource_id: c.resourceId, url: c.url, body,
       state: 'pending', attempts: 0, last_error: null, created_at: now, updated_at: now,
     }).returning('id').executeTakeFirstOrThrow();
-    await this.queue.enqueue(tx, 'callback.deliver', Number(row.id), { maxAttempts: this.opts.maxAttempts });
+    await this.queue.enqueue(tx, 'callback.deliver', Number(row.id), { appPk: c.appPk, maxAttempts: this.opts.maxAttempts });
   }
 
   /** One delivery attempt. Throws to ask for a retry; PermanentError when retrying cannot help. */

@@ -41,6 +41,13 @@ export interface Config {
   callbackBackoffBaseMs: number;
   callbackBackoffMaxMs: number;
   callbackTimeoutMs: number;
+  /** Callback deliveries in flight at once, and at most this many for one app (a slow receiver holds only its own app's). */
+  callbackConcurrency: number;
+  callbackConcurrencyPerApp: number;
+  /** Tasks one app may have queued or running; more are refused with TOO_MANY_TASKS. */
+  maxActiveTasksPerApp: number;
+  /** Authorize submissions (consent checks, which cost no quota) one app may have waiting. */
+  maxPendingAuthorizePerApp: number;
   /** Allow outbound requests to loopback/private addresses (development and tests only). */
   allowPrivateNetwork: boolean;
   idempotencyTtlHours: number;
@@ -133,6 +140,10 @@ const settings: { [K in Exclude<keyof Config, 'defaultQuota'>]: Setting<Config[K
   callbackBackoffBaseMs: { env: 'DHP_CALLBACK_BACKOFF_BASE_MS', parse: int(1), def: 5000 },
   callbackBackoffMaxMs: { env: 'DHP_CALLBACK_BACKOFF_MAX_MS', parse: int(1), def: 10 * 60_000 },
   callbackTimeoutMs: { env: 'DHP_CALLBACK_TIMEOUT_MS', parse: int(100), def: 10_000 },
+  callbackConcurrency: { env: 'DHP_CALLBACK_CONCURRENCY', parse: int(1, 256), def: 4 },
+  callbackConcurrencyPerApp: { env: 'DHP_CALLBACK_CONCURRENCY_PER_APP', parse: int(1, 256), def: 2 },
+  maxActiveTasksPerApp: { env: 'DHP_MAX_ACTIVE_TASKS_PER_APP', parse: int(1), def: 100 },
+  maxPendingAuthorizePerApp: { env: 'DHP_MAX_PENDING_AUTHORIZE_PER_APP', parse: int(1), def: 10 },
   allowPrivateNetwork: { env: 'DHP_ALLOW_PRIVATE_NETWORK', parse: bool, def: false },
   idempotencyTtlHours: { env: 'DHP_IDEMPOTENCY_TTL_HOURS', parse: int(1, 24 * 30), def: 24 },
   ffmpegPath: { env: 'DHP_FFMPEG_PATH', parse: str, def: null },

@@ -29,6 +29,7 @@ export const errorTable = {
   PAYLOAD_TOO_LARGE: { status: 413, code: '41301' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: '41501' },
   RATE_LIMITED: { status: 429, code: '42901' },
+  TOO_MANY_TASKS: { status: 429, code: '42902' },
   REQUEST_HEADERS_TOO_LARGE: { status: 431, code: '43101' },
   INTERNAL_ERROR: { status: 500, code: '50001' },
   UNAVAILABLE: { status: 503, code: '50301' },

@@ -7,8 +7,23 @@ export type JobType = 'tts.synthesize' | 'callback.deliver' | 'training.run' | '
 export type Executor = Kysely<Database> | Transaction<Database>;
 
 export interface EnqueueOptions {
+  /** The app the job works for: claims are fair across apps and each app's backlog is capped. */
+  appPk: number;
   runAt?: number;
   maxAttempts?: number;
+}
+
+export interface ClaimOptions {
+  /** Skip apps that already have this many jobs of `types` running (a slow receiver holds only its own app's slots). */
+  maxRunningPerApp?: number;
+}
+
+/** How many jobs one app may have queued or running; beyond it enqueue refuses (TOO_MANY_TASKS). */
+export interface AdmissionLimits {
+  /** Every task type except callbacks, which follow tasks that were already admitted. */
+  activePerApp: number;
+  /** Tighter limits for single types (authorize submissions cost no quota). */
+  perType?: Partial<Record<JobType, number>>;
 }
 
 /**
@@ -17,9 +32,14 @@ export interface EnqueueOptions {
  * together or not at all.
  */
 export interface JobQueue {
-  enqueue(tx: Executor, type: JobType, refId: number, opts?: EnqueueOptions): Promise<number>;
-  /** Claims the next due job of one of `types`, leasing it to `workerId` for `leaseMs`. */
-  claim(types: readonly JobType[], workerId: string, leaseMs: number): Promise<Job | null>;
+  /** Throws ApiError TOO_MANY_TASKS when the app's backlog is full; the caller's transaction then rolls back. */
+  enqueue(tx: Executor, type: JobType, refId: number, opts: EnqueueOptions): Promise<number>;
+  /**
+   * Claims a due job of one of `types`, leasing it to `workerId` for `leaseMs`. Fair across
+   * apps: the app with the fewest running jobs first, then the one claimed longest ago;
+   * within an app, the oldest due job.
+   */
+  claim(types: readonly JobType[], workerId: string, leaseMs: number, opts?: ClaimOptions): Promise<Job | null>;
   /** Extends a lease; false when the job is no longer ours (lease lost). */
   heartbeat(jobId: number, workerId: string, leaseMs: number): Promise<boolean>;
   complete(jobId: number, workerId: string): Promise<void>;

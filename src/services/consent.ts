@@ -104,7 +104,7 @@ export class ConsentService {
   async submit(appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const id = await this.records.create(tx, appPk, subject, subjectId, url, text);
-      await this.queue.enqueue(tx, 'consent.verify', id);
+      await this.queue.enqueue(tx, 'consent.verify', id, { appPk });
     });
   }
 

@@ -35,27 +35,48 @@ export class QuotaService {
     await tx.insertInto('quota_ledger').values({ app_pk: appPk, kind, op: 'grant', amount: total - Number(existing?.total ?? 0), ref: null, created_at: this.clock.now() }).execute();
   }
 
-  /** Reserves `amount` or throws QUOTA_EXCEEDED; call inside the transaction that creates the task. Idempotent per ref. */
-  async reserve(tx: Executor, appPk: number, kind: QuotaKind, amount: number, ref: string): Promise<void> {
-    // A retried job reserves again with the same ref: the first reservation stands.
-    const existing = await tx.selectFrom('quota_ledger').select('id').where('ref', '=', ref).where('kind', '=', kind).where('op', '=', 'reserve').executeTakeFirst();
-    if (existing) return;
-    const r = await tx.updateTable('quotas')
-      .set({ reserved: sql`reserved + ${amount}` })
-      .where('app_pk', '=', appPk).where('kind', '=', kind)
-      .where(sql<boolean>`total - used - reserved >= ${amount}`)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) {
-      const line = await this.line(tx, appPk, kind);
+  /**
+   * Holds `amount` for `ref` or throws QUOTA_EXCEEDED; call inside the transaction that creates
+   * the task. Calling again for the same ref sets its hold to the new amount, so a task re-run
+   * after a kill holds what this run needs, not what the killed one did. `headroom` is held on
+   * top when free (never refused for it): room for a final size known only at the charge.
+   */
+  async reserve(tx: Executor, appPk: number, kind: QuotaKind, amount: number, ref: string, headroom = 0): Promise<void> {
+    if (await this.settledOp(tx, kind, ref)) return;
+    const existing = await tx.selectFrom('quota_ledger').select('amount').where('ref', '=', ref).where('kind', '=', kind).where('op', '=', 'reserve').executeTakeFirst();
+    const held = Number(existing?.amount ?? 0);
+    const line = await this.line(tx, appPk, kind);
+    const free = line.remaining + held;
+    if (free < amount) {
       throw new ApiError('QUOTA_EXCEEDED',
         `Not enough ${kindNames[kind]} quota: this request needs ${amount}, ${line.remaining} of ${line.total} remain. Ask the operator to raise the quota.`);
     }
-    await this.record(tx, appPk, kind, 'reserve', amount, ref);
+    const hold = amount + Math.max(0, Math.min(headroom, free - amount));
+    if (existing && hold === held) return;
+    const delta = hold - held;
+    const r = await tx.updateTable('quotas')
+      .set({ reserved: sql`reserved + ${delta}` })
+      .where('app_pk', '=', appPk).where('kind', '=', kind)
+      .where(sql<boolean>`total - used - reserved >= ${Math.max(0, delta)}`)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) {
+      throw new ApiError('QUOTA_EXCEEDED', `Not enough ${kindNames[kind]} quota for this request; ask the operator to raise the quota.`);
+    }
+    // The reserve entry states what is held for the ref now; its charge or refund settles that.
+    if (existing) {
+      await tx.updateTable('quota_ledger').set({ amount: hold, created_at: this.clock.now() })
+        .where('ref', '=', ref).where('kind', '=', kind).where('op', '=', 'reserve').execute();
+    } else {
+      await this.record(tx, appPk, kind, 'reserve', hold, ref);
+    }
   }
 
-  /** Turns the reservation `ref` into a charge. Idempotent. */
-  async charge(tx: Executor, appPk: number, kind: QuotaKind, ref: string): Promise<void> {
-    await this.settle(tx, appPk, kind, ref, 'charge');
+  /**
+   * Turns the reservation `ref` into a charge: of `amount` when given (what the finished task
+   * reports, which may differ from what was held), else of what was held. Idempotent.
+   */
+  async charge(tx: Executor, appPk: number, kind: QuotaKind, ref: string, amount?: number): Promise<void> {
+    await this.settle(tx, appPk, kind, ref, 'charge', amount);
   }
 
   /** Releases the reservation `ref`. Idempotent. */
@@ -80,19 +101,24 @@ export class QuotaService {
     return r ? toLine(r) : { total: 0, remaining: 0 };
   }
 
-  private async settle(tx: Executor, appPk: number, kind: QuotaKind, ref: string, op: 'charge' | 'refund') {
+  private async settledOp(tx: Executor, kind: QuotaKind, ref: string): Promise<boolean> {
+    const settled = await tx.selectFrom('quota_ledger').select('op')
+      .where('ref', '=', ref).where('kind', '=', kind).where('op', 'in', ['charge', 'refund']).executeTakeFirst();
+    return settled !== undefined;
+  }
+
+  private async settle(tx: Executor, appPk: number, kind: QuotaKind, ref: string, op: 'charge' | 'refund', charged?: number) {
     const reservation = await tx.selectFrom('quota_ledger').select('amount')
       .where('ref', '=', ref).where('kind', '=', kind).where('op', '=', 'reserve').executeTakeFirst();
     if (!reservation) return;
-    const settled = await tx.selectFrom('quota_ledger').select('op')
-      .where('ref', '=', ref).where('kind', '=', kind).where('op', 'in', ['charge', 'refund']).executeTakeFirst();
-    if (settled) return;
-    const amount = Number(reservation.amount);
+    if (await this.settledOp(tx, kind, ref)) return;
+    const held = Number(reservation.amount);
+    const amount = op === 'charge' ? charged ?? held : held;
     await this.record(tx, appPk, kind, op, amount, ref);
     await tx.updateTable('quotas')
       .set(op === 'charge'
-        ? { used: sql`used + ${amount}`, reserved: sql`reserved - ${amount}` }
-        : { reserved: sql`reserved - ${amount}` })
+        ? { used: sql`used + ${amount}`, reserved: sql`reserved - ${held}` }
+        : { reserved: sql`reserved - ${held}` })
       .where('app_pk', '=', appPk).where('kind', '=', kind).execute();
   }
 

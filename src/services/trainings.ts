@@ -105,7 +105,7 @@ export class TrainingService {
       }
       if (!consent) await this.consent.records.awaitReview(tx, app.id, 'training', training.id, NO_CONSENT_REVIEW);
       await this.quota.reserve(tx, app.id, 'fast_training', 1, ref(training));
-      await this.queue.enqueue(tx, 'training.run', training.id);
+      await this.queue.enqueue(tx, 'training.run', training.id, { appPk: app.id });
       return { trainingId: training.id };
     });
   }

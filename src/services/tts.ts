@@ -68,7 +68,7 @@ export class TtsService {
       }).returning('id').executeTakeFirstOrThrow();
       const id = Number(row.id);
       await this.quota.reserve(tx, app.id, 'tts_words', chars, ref(id));
-      await this.queue.enqueue(tx, 'tts.synthesize', id);
+      await this.queue.enqueue(tx, 'tts.synthesize', id, { appPk: app.id });
       return { id, status: TtsStatus.Preparing };
     });
   }

@@ -59,6 +59,8 @@ class Canceled extends Error {}
 type ResolvedScene = { kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number; greenScreen: boolean };
 
 const ref = (id: number) => `video:${id}`;
+/** Held beyond the speech while the picture is made: a video ends on a whole frame, up to one frame after its sound. */
+const CHARGE_HEADROOM_MS = 1000;
 
 /**
  * Video synthesis (section 5): an avatar (built-in 2D character or trained
@@ -128,7 +130,7 @@ export class VideoService {
         duration_ms: null, callback_status: 0, created_at: now, updated_at: now,
         output: spec && changesOutput(spec) ? JSON.stringify(spec) : null,
       }).returning('id').executeTakeFirstOrThrow();
-      await this.queue.enqueue(tx, 'video.synthesize', Number(row.id));
+      await this.queue.enqueue(tx, 'video.synthesize', Number(row.id), { appPk: app.id });
       return { videoId: Number(row.id) };
     });
   }
@@ -240,14 +242,16 @@ export class VideoService {
     if (durationMs <= 0) throw new UnusableInput('The speech is empty.');
     progress(10, true);
 
-    // 2. Reserve the real duration now that it is known.
+    // 2. Reserve the real duration now that it is known. A re-run after a kill sets the hold to
+    // this run's speech (TTS length varies a little between runs); the headroom covers the
+    // picture's last frame, since the charge is the finished video's own durationMs.
     try {
       // Checked in the same transaction as the reservation, so a cancel either comes
       // before it (and nothing is reserved) or after it (and refunds it).
       await this.db.transaction().execute(async (tx) => {
         const now = await tx.selectFrom('videos').select('status').where('id', '=', v.id).executeTakeFirst();
         if (!now || !active.includes(now.status)) throw new Canceled();
-        await this.quota.reserve(tx, v.app_pk, 'fast_duration', durationMs, ref(Number(v.id)));
+        await this.quota.reserve(tx, v.app_pk, 'fast_duration', durationMs, ref(Number(v.id)), CHARGE_HEADROOM_MS);
       });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'QUOTA_EXCEEDED') throw new UnusableInput(err.message);
@@ -401,7 +405,7 @@ export class VideoService {
       ...(made ? { video_key: made.keys.video, cover_key: made.keys.cover, srt_key: made.keys.srt, duration_ms: made.durationMs } : {}),
     }).where('id', '=', v.id).where('status', 'in', active).returningAll().executeTakeFirst();
     if (!updated) return;
-    if (status === SynthesisStatus.Success) await this.quota.charge(tx, v.app_pk, 'fast_duration', ref(Number(v.id)));
+    if (status === SynthesisStatus.Success) await this.quota.charge(tx, v.app_pk, 'fast_duration', ref(Number(v.id)), made?.durationMs);
     else await this.quota.refund(tx, v.app_pk, 'fast_duration', ref(Number(v.id)));
     if (!updated.callback_url) return;
     const view = this.view(updated);

@@ -77,7 +77,7 @@ export class VoiceService {
         expire_at: null, created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow();
       await this.quota.reserve(tx, app.id, 'voice_clone', 1, ref(Number(v.id)));
-      await this.queue.enqueue(tx, 'voice.clone', Number(v.id));
+      await this.queue.enqueue(tx, 'voice.clone', Number(v.id), { appPk: app.id });
       return v;
     });
     return this.view(row);

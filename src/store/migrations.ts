@@ -252,6 +252,23 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('trainings').addColumn('lipsync', 'text').execute();
     },
   },
+  '0009_job_apps': {
+    async up(db: Kysely<any>) {
+      // The app a job works for, so the queue can claim fairly across apps and cap each one.
+      // 0: a job older than the column whose task row is gone (it has nothing left to do).
+      await db.schema.alterTable('jobs').addColumn('app_pk', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('jobs').addColumn('claimed_at', 'bigint').execute();
+      const owners: [string, string][] = [
+        ['tts.synthesize', 'tts_syntheses'], ['training.run', 'trainings'], ['voice.clone', 'voices'],
+        ['consent.verify', 'consents'], ['video.synthesize', 'videos'], ['callback.deliver', 'callbacks'],
+      ];
+      for (const [type, table] of owners) {
+        await sql`update jobs set app_pk = coalesce((select t.app_pk from ${sql.table(table)} t where t.id = jobs.ref_id), 0) where type = ${type}`.execute(db);
+      }
+      await db.schema.createIndex('jobs_app_state').on('jobs').columns(['app_pk', 'state', 'run_at']).execute();
+      await db.schema.createIndex('jobs_app_claimed').on('jobs').columns(['app_pk', 'claimed_at']).execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

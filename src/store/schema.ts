@@ -72,6 +72,10 @@ export interface JobsTable {
   id: Generated<number>;
   type: string;
   ref_id: number;
+  /** The app the job works for (0 only for rows older than the column whose task was gone). */
+  app_pk: number;
+  /** When the job was last claimed: the queue serves the app claimed longest ago first. */
+  claimed_at: number | null;
   state: JobState;
   attempts: number;
   max_attempts: number;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { backoffMs } from '../domain/backoff.js';
-import type { JobQueue, JobType } from '../queue/queue.js';
+import type { ClaimOptions, JobQueue, JobType } from '../queue/queue.js';
 import type { Job } from '../store/schema.js';
 import { PermanentError } from './errors.js';
 
@@ -40,19 +40,21 @@ export class Worker {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: WorkerMetrics,
-    private readonly opts: { concurrency: number; leaseMs: number; pollMs?: number },
+    private readonly opts: { concurrency: number; leaseMs: number; pollMs?: number; callbackConcurrency?: number; callbackConcurrencyPerApp?: number },
   ) {
-    this.types = Object.keys(handlers) as JobType[];
+    this.types = (Object.keys(handlers) as JobType[]).filter((t) => t !== 'callback.deliver');
     queue.onEnqueue(() => this.wakeAll());
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    // One extra slot for callbacks so deliveries never wait behind long syntheses.
+    // Callbacks have slots of their own so deliveries never wait behind long syntheses, and
+    // each app may hold only some of them so one app's slow receiver cannot delay the others'.
+    const callbacks = { maxRunningPerApp: this.opts.callbackConcurrencyPerApp ?? 1 };
     this.loops = [
       ...Array.from({ length: this.opts.concurrency }, () => this.loop(this.types)),
-      this.loop(['callback.deliver']),
+      ...Array.from({ length: this.opts.callbackConcurrency ?? 1 }, () => this.loop(['callback.deliver'], callbacks)),
     ];
   }
 
@@ -64,11 +66,11 @@ export class Worker {
 
   get busy(): number { return this.running; }
 
-  private async loop(types: JobType[]): Promise<void> {
+  private async loop(types: JobType[], claim: ClaimOptions = {}): Promise<void> {
     while (!this.stopped) {
       let job: Job | null = null;
       try {
-        job = await this.queue.claim(types, this.id, this.opts.leaseMs);
+        job = await this.queue.claim(types, this.id, this.opts.leaseMs, claim);
       } catch (err) {
         this.log.error({ err }, 'claiming a job failed; backing off');
         await this.sleep(2000);
