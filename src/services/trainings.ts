@@ -160,7 +160,7 @@ export class TrainingService {
       return { assets, keys, bank };
     });
 
-    const note = [consent.state === 'review' ? consent.reason : '', scene.bank ? coverageComment(scene.bank.coverage) : ''].filter(Boolean).join(' ');
+    const note = [consent.state === 'review' ? consent.reason : '', scene.bank ? coverageComment(scene.bank.coverage, scene.assets.fps) : ''].filter(Boolean).join(' ');
     await this.db.transaction().execute(async (tx) => {
       const row = await tx.insertInto('scenes').values({
         app_pk: t.app_pk, training_id: t.id, name: t.title, width: scene.assets.width, height: scene.assets.height, fps: scene.assets.fps,
