@@ -17,6 +17,7 @@
 //                            the lip-synced frames (bottom), cropped to the lower face
 
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,14 +62,26 @@ async function renderChild(job: RenderJob): Promise<void> {
   const index = JSON.parse(await readFile(job.index, 'utf8')) as BankIndex;
   const phonemes = JSON.parse(await readFile(job.phonemes, 'utf8')) as PhonemeTiming[];
   const start = process.hrtime.bigint();
+  const cpu0 = cpuSeconds();
   const composed = await composeVideo(tools, { forward: job.forward, reverse: job.reverse, fps: 25, frames: job.frames, width: job.width, height: job.height }, job.wav, path.join(job.dir, 'compose'), { pn: 1 });
   const targets = targetFromPhonemes(phonemes, job.durationMs, 25);
   const output = path.join(job.dir, 'lipsync.mp4');
   const made = await renderEmbedded({ tools, index, bankVideo: job.bank, base: composed.video, frames: composed.frames, pn: 1, targets, audioWav: job.wav, output });
   await writeCover(tools, output, path.join(job.dir, 'cover.jpg'), undefined);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = cpuSeconds() - cpu0;
   if (job.strip) await strip(tools, index, composed.video, output, job.strip);
-  process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024, mode: made.mode, changed: made.changedFrames, frames: composed.frames }) + '\n');
+  process.stdout.write(JSON.stringify({
+    seconds, cpu, maxRssMB: process.resourceUsage().maxRSS / 1024, mode: made.mode, changed: made.changedFrames, frames: composed.frames,
+    selectS: made.selectMs / 1000, compositeS: made.compositeMs / 1000,
+  }) + '\n');
+}
+
+/** CPU seconds of this process and of its finished children (ffmpeg), from /proc (Linux). */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  // Fields 14-17 of stat (utime, stime, cutime, cstime) are at 11-14 after the command name.
+  return fields.slice(11, 15).reduce((sum, v) => sum + Number(v), 0) / 100;
 }
 
 /** Every 6th frame of the first 48, base above output, cropped around the mouth of the first frame. */
@@ -80,6 +93,7 @@ async function strip(tools: Awaited<ReturnType<typeof locateMediaTools>>, index:
   const pick = `select='between(n\\,60\\,107)*not(mod(n\\,6))',crop=${w}:${h}:${x}:${y},scale=200:-2,tile=8x1`;
   await exec(tools.ffmpeg, ['-v', 'error', '-y', '-i', base, '-i', output, '-filter_complex', `[0:v]${pick}[a];[1:v]${pick}[b];[a][b]vstack`, '-frames:v', '1', file]);
 }
+
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'render') return renderChild(JSON.parse(process.argv[3]) as RenderJob);
@@ -98,20 +112,24 @@ async function main(): Promise<void> {
       const avatar = await renderAvatarVideo(tools.ffmpeg, { character: '-101', audioWav: path.join(root, 'training.wav'), phonemes: training.phonemes, durationMs: Math.min(training.durationMs, CLIP_SECONDS * 1000), width, height }, path.join(dir, 'avatar'));
       const assets = await buildSceneAssets(tools, avatar.video, path.join(dir, 'scene'), { compress: false });
       const t0 = process.hrtime.bigint();
+      const cpu0 = cpuSeconds();
       const bank = await analyseClip({ tools, detector, clip: assets.forward, width: assets.width, height: assets.height, fps: assets.fps, frames: assets.frames, outDir: dir });
       const analysis = Number(process.hrtime.bigint() - t0) / 1e9;
+      const analysisCpu = cpuSeconds() - cpu0;
       const job: RenderJob = {
         dir, index: bank.indexFile, bank: bank.video, forward: assets.forward, reverse: assets.reverse, frames: assets.frames,
         width: assets.width, height: assets.height, wav: path.join(root, 'speech.wav'), phonemes: path.join(root, 'phonemes.json'), durationMs: speech.durationMs,
         strip: width === SIZES[0][0] && process.env.BENCH_STRIP ? path.resolve(process.env.BENCH_STRIP) : undefined,
       };
       const { stdout } = await exec(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'render', JSON.stringify(job)], { maxBuffer: 1 << 20 });
-      const r = JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; maxRssMB: number; mode: string; changed: number; frames: number };
+      const r = JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; cpu: number; maxRssMB: number; mode: string; changed: number; frames: number; selectS: number; compositeS: number };
       const speechSeconds = speech.durationMs / 1000;
       console.log(`${width}x${height}: clip ${(assets.durationMs / 1000).toFixed(1)} s analysed in ${analysis.toFixed(1)} s (${(analysis / (assets.durationMs / 1000)).toFixed(2)}x clip length; `
         + `${bank.index.coverage.usableFrames}/${bank.index.coverage.frames} usable, coverage ${bank.index.coverage.coverage}); `
         + `${speechSeconds.toFixed(1)} s of speech rendered in ${r.seconds.toFixed(1)} s = ${(speechSeconds / r.seconds).toFixed(2)}x real time `
         + `(mode ${r.mode}, ${r.changed}/${r.frames} frames with a new mouth), render peak RSS ${r.maxRssMB.toFixed(0)} MB`);
+      console.log(`  CPU: analysis ${analysisCpu.toFixed(1)} s (this process, its mesh thread and ffmpeg); render ${r.cpu.toFixed(1)} s = ${(r.cpu / speechSeconds).toFixed(2)} CPU-s per speech second `
+        + `(of which unit selection + bank read ${r.selectS.toFixed(1)} s, compositing ${r.compositeS.toFixed(1)} s; the rest is ffmpeg decode/encode and compose)`);
     }
   } finally {
     await detector.close();

@@ -117,3 +117,15 @@ test('dhp consent list / approve / reject decide consents waiting for review', a
   assert.equal(missing.code, 1);
   assert.match(missing.err, /Consent 999999 was not found/);
 });
+
+test('dhp lipsync analyse: scene ids or --all; unknown scenes are named and exit 1', () => {
+  const usage = dhp(['lipsync', 'analyse']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.err, /lipsync analyse needs scene ids, or --all/);
+  const none = dhp(['lipsync', 'analyse', '--all', '--json']);
+  assert.equal(none.code, 0, none.err);
+  assert.deepEqual(JSON.parse(none.out), []);
+  const missing = dhp(['lipsync', 'analyse', '999', '--json']);
+  assert.equal(missing.code, 1);
+  assert.deepEqual(JSON.parse(missing.out), [{ sceneId: 999, error: 'no such scene' }]);
+});

@@ -71,7 +71,7 @@ export class Client {
   }
 
   /** Polls an avatar training until it has ended (status 2, 3 or 4). */
-  waitTraining(id: number, timeoutMs = 180_000): Promise<any> {
+  waitTraining(id: number, timeoutMs = 600_000): Promise<any> {
     return waitFor(`training ${id}`, async () => {
       const d = (await this.call('GET', `/openapi/video/v2/training/get/${id}`)).body.data;
       return d && d.status >= 2 ? d : null;

@@ -44,9 +44,9 @@ export async function loadBank(storage: Storage, keys: { indexKey: string; video
 }
 
 /** The sentence the training record carries when the bank is thin: what to record instead. */
-export function coverageComment(c: Coverage): string {
+export function coverageComment(c: Coverage, fps: number): string {
   if (!c.thin && c.coverage >= 0.5) return '';
-  const seconds = (c.usableFrames / 25).toFixed(1);
+  const seconds = (c.usableFrames / fps).toFixed(1);
   return `Lip-sync: the training video gives ${c.usableFrames} usable frames of the face (about ${seconds} s) covering ${Math.round(c.coverage * 100)}% of mouth openings, `
     + (c.thin ? 'too few to build the mouth from, so videos open the mouth with a simple warp. ' : 'so some mouth shapes will be approximated. ')
     + 'For lip-sync from the person\'s own mouth, record 30-60 s of speech facing the camera, with varied vowels (a, e, i, o, u), plus a few seconds with the mouth closed.';

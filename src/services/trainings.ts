@@ -192,7 +192,7 @@ export class TrainingService {
       return { assets, keys, bank };
     });
 
-    note = [note, scene.bank ? coverageComment(scene.bank.coverage) : ''].filter(Boolean).join(' ');
+    note = [note, scene.bank ? coverageComment(scene.bank.coverage, scene.assets.fps) : ''].filter(Boolean).join(' ');
     await this.db.transaction().execute(async (tx) => {
       const row = await tx.insertInto('scenes').values({
         app_pk: t.app_pk, training_id: t.id, name: t.title, width: scene.assets.width, height: scene.assets.height, fps: scene.assets.fps,

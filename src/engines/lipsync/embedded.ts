@@ -41,6 +41,9 @@ export interface EmbeddedResult {
   mode: 'bank' | 'parametric';
   /** Output frames that got a new mouth (the rest had no usable face and pass through). */
   changedFrames: number;
+  /** Milliseconds spent choosing mouths (search and reading the bank) and compositing, for the benchmark. */
+  selectMs: number;
+  compositeMs: number;
 }
 
 /** The scene frame shown at each output frame, as compose.ts's timeline plays the clip. */
@@ -61,6 +64,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
   const targets = order.map((_, t) => job.targets[Math.min(t, job.targets.length - 1)] ?? { open: 0, spread: 0 });
   const mode: EmbeddedResult['mode'] = index.coverage.thin || !job.bankVideo || index.slots === 0 ? 'parametric' : 'bank';
 
+  const started = performance.now();
   let path: number[] = [];
   let slots = new Map<number, Buffer>();
   const units: BankUnit[] = index.slotFrames.map((frame) => {
@@ -77,6 +81,8 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
     ? (await loadSlots(job.tools, job.bankVideo, index, new Set([index.mostOpenSlot]), job.signal)).get(index.mostOpenSlot) ?? null
     : null;
 
+  const selectMs = performance.now() - started;
+  let compositeMs = 0;
   const { width, height, fps } = index;
   const encoder = new FrameEncoder(job.tools, { pixFmt: 'yuv420p', width, height, fps }, [
     '-i', fileArg(job.audioWav),
@@ -94,6 +100,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
     for await (const frame of decodeFrames(job.tools, job.base, { pixFmt: 'yuv420p', width, height, signal: job.signal })) {
       if (t >= job.frames) break;
       const base = index.frames[order[t]];
+      const at = performance.now();
       if (usableBase(base)) {
         const done = mode === 'bank'
           ? composite(frame, index, base, index.frames[units[path[t]].frame], slots.get(path[t]))
@@ -101,6 +108,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
             ? { crop: fallbackMouth, cw: index.crop.width, ch: index.crop.height, info: index.frames[index.slotFrames[index.mostOpenSlot]] } : null);
         if (done) changed++;
       }
+      compositeMs += performance.now() - at;
       await encoder.write(frame);
       t++;
       job.onProgress?.(t / job.frames);
@@ -111,7 +119,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
     encoder.kill();
     throw err;
   }
-  return { mode, changedFrames: changed };
+  return { mode, changedFrames: changed, selectMs, compositeMs };
 }
 
 /** Puts the bank mouth `source` (its canonical crop `crop`) onto `frame`, whose face is `base`. */
