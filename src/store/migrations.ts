@@ -223,6 +223,12 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('videos').addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0006_consent_pitch': {
+    async up(db: Kysely<any>) {
+      // The consent recording's median pitch, to compare with the voice sample it allows cloning.
+      await db.schema.alterTable('consents').addColumn('pitch_hz', 'real').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {
