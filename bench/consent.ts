@@ -11,6 +11,9 @@
 //   CONSENT_BENCH_CACHE=DIR            where synthesized clips are kept (default /tmp/dhp-consent-corpus)
 //   CONSENT_BENCH_JOBS=2               checks run at once
 //   CONSENT_BENCH_JSON=FILE            also write every result as JSON
+//   CONSENT_BENCH_CASES=alex,do-not    only these synthetic cases
+//   CONSENT_BENCH_RECOGNIZER=FILE      measure another recognizer module (e.g. an older version)
+//   CONSENT_BENCH_VERBOSE=1            print each result as it comes
 
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +29,11 @@ const jobs = Number(process.env.CONSENT_BENCH_JOBS ?? 2);
 const only = process.env.CONSENT_BENCH_VOICES?.split(',');
 const only_cases = process.env.CONSENT_BENCH_CASES?.split(',');
 
-const recognizer = await PocketsphinxRecognizer.locate();
+// CONSENT_BENCH_RECOGNIZER=path/to/module.ts: another recognizer module (an older version, for the baseline).
+const Recognizer: typeof PocketsphinxRecognizer = process.env.CONSENT_BENCH_RECOGNIZER
+  ? (await import(path.resolve(process.env.CONSENT_BENCH_RECOGNIZER))).PocketsphinxRecognizer
+  : PocketsphinxRecognizer;
+const recognizer = await Recognizer.locate();
 if (!recognizer) throw new Error('pocketsphinx is not installed (apt-get install pocketsphinx pocketsphinx-en-us pocketsphinx-testdata)');
 
 const work: Array<{ source: string; c: ConsentCase; file: () => Promise<string> }> = [];
