@@ -104,6 +104,14 @@ test('dhp consent list / approve / reject decide consents waiting for review', a
       ids.push(id);
     }
   } finally { await db.destroy(); }
+  // The operator sees why each consent waits: the words the recognizer was unsure of, for example.
+  const why = "An operator must review the recording: 'Morgan' could not be heard clearly.";
+  const db2 = await openSqlite(path.join(dir, 'dhp.sqlite'));
+  try {
+    const id = await new ConsentRecords(db2, { now: () => Date.now() }).create(db2, created.userId, 'voice', 1003, 'http://example.com/c.wav', 'I am Alex Morgan. I consent.');
+    await new ConsentRecords(db2, { now: () => Date.now() }).record(id, 'review', why, null);
+  } finally { await db2.destroy(); }
+  assert.ok(dhp(['consent', 'list', '--state', 'review']).out.includes(why));
   const listed = JSON.parse(dhp(['consent', 'list', '--state', 'review', '--json']).out);
   assert.deepEqual(listed.map((c: any) => c.id).filter((id: number) => ids.includes(id)), ids);
   const approved = dhp(['consent', 'approve', String(ids[0])]);

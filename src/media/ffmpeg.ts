@@ -655,12 +655,14 @@ function grabFrame(tools: MediaTools, file: string, atSeconds: number, width: nu
 }
 
 /** 16 kHz mono 16-bit WAV of the first audio track: what speech recognizers and analysers expect. */
-export async function toWav16kMono(tools: MediaTools, input: string, output: string): Promise<void> {
+export async function toWav16kMono(tools: MediaTools, input: string, output: string, maxSeconds?: number): Promise<void> {
   const info = await probe(tools, input);
   if (!info.audio) throw new MediaProbeError('the file has no sound track');
   await runFfmpeg(tools, [
     '-i', fileArg(input),
     '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
+    // The probed duration can lie (or be missing): -t stops decoding at the cap regardless.
+    ...(maxSeconds !== undefined ? ['-t', String(maxSeconds)] : []),
     '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le',
     '-f', 'wav', fileArg(output),
   ]);

@@ -1,15 +1,30 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { ApiError, notFound } from '../domain/errors.js';
 import type { ConsentRecognizer } from '../engines/consent/recognizer.js';
 import { detectLanguage } from '../engines/consent/recognizer.js';
+import { analyzeVoice } from '../engines/voice/analyze.js';
 import { toWav16kMono } from '../media/ffmpeg.js';
+import { decodeWav } from '../media/wav.js';
 import type { Executor, JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
 import type { Consent, ConsentState, Job } from '../store/schema.js';
 import type { MediaWorkspace } from './workspace.js';
 
 export const AuthorizeStatus = { No: 0, Yes: 1 } as const;
+
+/**
+ * A consent sentence takes seconds to say. Longer recordings are refused before they are decoded,
+ * and decoding stops at this length whatever the container claims (a small file can hold hours of silence).
+ */
+const MAX_RECORDING_S = 60;
+
+/**
+ * Median pitch of one speaker varies by less than this between recordings (espeak voices and
+ * variants: up to 1.23 between a voice's samples); a man and a woman differ by 1.6 to 2 and more.
+ */
+const MAX_PITCH_RATIO = 1.45;
 
 const subjectTable = { training: 'trainings', voice: 'voices' } as const;
 const granted: ConsentState[] = ['verified', 'approved'];
@@ -24,7 +39,7 @@ export class ConsentRecords {
     const now = this.clock.now();
     const row = await tx.insertInto('consents').values({
       app_pk: appPk, subject, subject_id: subjectId, authorize_url: url, authorize_text: text,
-      state: 'pending', reason: null, transcript: null, created_at: now, updated_at: now,
+      state: 'pending', reason: null, transcript: null, pitch_hz: null, created_at: now, updated_at: now,
     }).returning('id').executeTakeFirstOrThrow();
     return Number(row.id);
   }
@@ -52,10 +67,10 @@ export class ConsentRecords {
     return (await q.execute()).map(normalize);
   }
 
-  async record(id: number, state: ConsentState, reason: string, transcript: string | null): Promise<void> {
+  async record(id: number, state: ConsentState, reason: string, transcript: string | null, pitchHz?: number | null): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction().execute(async (tx) => {
-      const c = await tx.updateTable('consents').set({ state, reason, transcript, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const c = await tx.updateTable('consents').set({ state, reason, transcript, ...(pitchHz !== undefined ? { pitch_hz: pitchHz } : {}), updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
       // Only the newest consent of a subject decides its authorize status.
       const newest = await tx.selectFrom('consents').select('id').where('subject', '=', c.subject).where('subject_id', '=', c.subject_id)
         .orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
@@ -133,13 +148,34 @@ export class ConsentService {
           : `no speech recognizer is available for ${language === 'zh' ? 'Mandarin' : 'this language'}`;
         return { verdict: 'unavailable' as const, reason: `Consent could not be checked automatically (${why}); an operator must review the recording.` };
       }
+      if (probed.durationMs > MAX_RECORDING_S * 1000) {
+        return { verdict: 'refused' as const, reason: `authorizeUrl is ${Math.round(probed.durationMs / 1000)} s long; a consent recording must be at most ${MAX_RECORDING_S} s: just the person saying the consent sentence.` };
+      }
       const wav = path.join(dir, 'authorize-16k.wav');
-      await toWav16kMono(await this.media.tools(), media, wav);
-      return recognizer.check(wav, c.authorize_text);
+      await toWav16kMono(await this.media.tools(), media, wav, MAX_RECORDING_S);
+      const pitchHz = analyzeVoice(decodeWav(await readFile(wav))).medianPitchHz;
+      return { ...(await recognizer.check(wav, c.authorize_text)), pitchHz };
     });
     const state: ConsentState = result.verdict === 'verified' ? 'verified' : result.verdict === 'refused' ? 'refused' : 'review';
-    await this.records.record(id, state, result.reason, 'transcript' in result ? result.transcript ?? null : null);
+    await this.records.record(id, state, result.reason, 'transcript' in result ? result.transcript ?? null : null, 'pitchHz' in result ? result.pitchHz : null);
     return { state, reason: result.reason };
+  }
+
+  /**
+   * Binds a verified voice consent to the sample being cloned: when the consent recording's voice
+   * is clearly pitched unlike the sample's (a man's consent for a woman's sample), the consent goes
+   * to an operator instead. Pitch is a coarse check — it cannot tell two women apart — but it stops
+   * the plainest misuse: someone else, or a TTS voice, consenting for the person.
+   */
+  async bindToVoice(id: number, samplePitchHz: number | null): Promise<ConsentOutcome> {
+    const c = await this.records.byId(id);
+    if (c.state !== 'verified' || c.pitch_hz === null || samplePitchHz === null) return { state: c.state, reason: c.reason ?? '' };
+    const ratio = Math.max(c.pitch_hz, samplePitchHz) / Math.min(c.pitch_hz, samplePitchHz);
+    if (ratio <= MAX_PITCH_RATIO) return { state: c.state, reason: c.reason ?? '' };
+    const reason = `An operator must review the consent: the voice in the consent recording (median pitch ${Math.round(c.pitch_hz)} Hz) `
+      + `does not sound like the voice sample (${Math.round(samplePitchHz)} Hz), so the person consenting may not be the person cloned.`;
+    await this.records.record(id, 'review', reason, c.transcript);
+    return { state: 'review', reason };
   }
 
   /** Refuses to use a subject whose consent is not granted, unless the operator relaxed the rule. */

@@ -165,16 +165,17 @@ export class VoiceService {
       const analysis = analyzeVoice(decodeWav(await readFile(pcm)));
       const { problems, notes } = checkSample(analysis);
       if (problems.length) throw new PermanentError(`The voice sample cannot be used: ${problems.join(' ')}`);
+      const bound = await this.consent.bindToVoice(consentId, analysis.medianPitchHz);
       const sex = (v.sex === Sex.Male || v.sex === Sex.Female ? v.sex : analysis.sexGuess) as 1 | 2;
       const { profile } = await matchProfile(this.engine, analysis, { language, sex });
       const audition = await this.engine.synthesize(DEMO[language], profile);
       const key = newKey('voices', 'wav');
       await this.storage.put(key, audition.wav);
-      return { profile, sex, key, notes };
+      return { profile, sex, key, notes, consent: bound };
     });
 
     const now = this.clock.now();
-    const reason = [consent.state === 'review' ? consent.reason : '', ...made.notes].filter(Boolean).join(' ') || null;
+    const reason = [made.consent.state === 'review' ? made.consent.reason : '', ...made.notes].filter(Boolean).join(' ') || null;
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable('voices').set({
         profile: JSON.stringify(made.profile), sex: made.sex, audition_key: made.key, expire_at: now + this.opts.lifetimeMs,

@@ -269,6 +269,12 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('jobs_app_claimed').on('jobs').columns(['app_pk', 'claimed_at']).execute();
     },
   },
+  '0010_consent_pitch': {
+    async up(db: Kysely<any>) {
+      // The consent recording's median pitch, to compare with the voice sample it allows cloning.
+      await db.schema.alterTable('consents').addColumn('pitch_hz', 'real').execute();
+    },
+  },
 });
 
 class CodeMigrations implements MigrationProvider {

@@ -191,6 +191,8 @@ export interface ConsentsTable {
   state: ConsentState;
   reason: string | null;
   transcript: string | null;
+  /** Median pitch of the voice in the recording; null before the check or without voiced speech. */
+  pitch_hz: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,33 +1,43 @@
 /**
  * Consent check: does a recording contain the consent sentence (`authorizeText`) spoken?
  *
- * Method (chosen after measuring the alternatives on synthetic male/female/slow/fast speech):
+ * Method (chosen by measurement: bench/consent.ts, results in bench/RESULTS.md):
  *
  * 1. Energy-based speech detection trims leading/trailing silence and shortens long pauses.
  *    Nothing audible → refused ("no speech was heard").
- * 2. Forced alignment: pocketsphinx decodes the audio against a grammar that accepts exactly
- *    the sentence, one phone per grammar token, so every phone of the sentence gets a time
- *    span and an acoustic score.
- * 3. Reference: the same audio decoded with a free phone loop (any phone sequence). Its score
- *    over a span is roughly the best any speech could have scored there.
+ * 2. Three decodes of the same audio, in parallel:
+ *    - forced alignment against a grammar that accepts exactly the sentence, one phone per
+ *      grammar token, so every phone of the sentence gets a time span and an acoustic score;
+ *    - the competing readings: the same grammar where, at every position, a negation ("not",
+ *      "never", "don't", "refuse", "without", "withdraw", ...) may be inserted or stand in for
+ *      the word, at a small probability;
+ *    - a free phone loop (any phone sequence): over a span, roughly the best any speech could score.
+ * 3. A negation the competing decode chose is scored by its gain: the competing path's acoustic
+ *    score minus the forced path's over the same frames (from the word before it to the word
+ *    after it). Negations that are said gain 1000-3800 units; ones the decoder makes up in
+ *    correct speech at most about 600. A clear gain refuses, a middling one sends to review.
  * 4. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame;
- *    a word's GOP is the mean over its phones. Verified when
- *    - the whole sentence is close enough to the loop (unrelated speech is far from it),
- *    - each word of the person's name scores about as well as the rest of the sentence — a
- *      different name in an otherwise correct sentence lowers only two or three words, which
- *      the sentence average hides;
- *    - and no word scores far below the sentence's typical word (a word left out still gets
- *      aligned, squeezed between its neighbours, and scores very badly).
- *    Audio too short to hold the sentence cannot be aligned at all: refused.
+ *    a word's GOP is the mean over its phones, and its shortfall is how far it falls below the
+ *    recording's typical (median) word. A word left out, or replaced by a word that sounds
+ *    quite different, still gets aligned and falls far below: far → refused naming the word,
+ *    somewhat → review naming it. Function words ("of", "I") and words whose pronunciation is
+ *    guessed from their spelling get looser limits. Audio too short to hold the sentence cannot
+ *    be aligned at all: refused.
+ *
+ * What this does not catch (measured): a word replaced by one that shares most of its sounds
+ * ("close" for "clone", "Martin" for "Morgan", "face" for "voice", "king" for "queen"): its GOP
+ * stays within the spread of correct words, which on espeak speech is wide.
  *
  * Alternatives that were measured and rejected:
  * - Free transcription with the general language model and a word-error-rate threshold: on
  *   espeak speech the correct sentence came out as "ah we do the clock on what it you to the
- *   audio" — far too inaccurate to compare. It is still used to tell the user what was heard.
+ *   audio" — far too inaccurate to compare.
  * - One grammar "sentence | garbage loop": the phone loop always wins unless penalized, and the
  *   penalty that separates the cases depends on the voice.
- * - Word-level GOP: a word's score is dominated by its longest phone; averaging phones almost
- *   doubled the gap between "John Smith" and "Mary Jones".
+ * - Every other phone competing with each phone of the sentence (to catch "close" for "clone"):
+ *   with the beams the scores need, one decode of a 5 s recording took over 2 minutes.
+ * - Word shortfalls scaled by the recording's spread (median absolute deviation): separated no
+ *   better than the raw shortfall.
  *
  * pocketsphinx 5prealpha (Debian's) quirks this code works around, each found by experiment:
  * - pocketsphinx_continuous splits the input at pauses and decodes each piece alone, so a
@@ -51,7 +61,7 @@ import { decodeWav, writePcm16 } from '../../media/wav.js';
 // ---------------------------------------------------------------------------------------------
 // Public API
 
-export type ConsentVerdict = 'verified' | 'refused' | 'unavailable';
+export type ConsentVerdict = 'verified' | 'review' | 'refused' | 'unavailable';
 
 export interface ConsentResult {
   verdict: ConsentVerdict;
@@ -65,6 +75,14 @@ export interface ConsentResult {
    * 0 is as good as it gets; verification needs at least SENTENCE_MIN_GOP.
    */
   score?: number;
+  /** Word by word, how the sentence was heard (when the recording could be aligned with it). */
+  words?: HeardWord[];
+  /** Words not heard at all or far too unclear: the reason of a refusal. */
+  notHeard?: string[];
+  /** Words heard, but not clearly enough to decide: the reason of a review. */
+  uncertain?: string[];
+  /** Negations that competed with the sentence (a review or refusal says which). */
+  negations?: HeardNegation[];
 }
 
 export interface ConsentRecognizer {
@@ -98,35 +116,48 @@ export class NoRecognizer implements ConsentRecognizer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tuning, in GOP units (see ConsentResult.score). Measured on espeak speech: 13 voices/rates
-// (en-us, en, +m1 +m3 +m7 +f2 +f3 +f5 +klatt, 130..220 wpm) × five consent sentences, plus 200
-// re-syntheses of one sentence (espeak varies slightly from call to call). A "shortfall" is how
-// much worse a word scores than the reference named at its limit. Worst correct recording →
-// best wrong one:
+// Tuning. GOP units (see ConsentResult.score) for words, acoustic score units for negations;
+// measured on the corpus of test/consent-corpus.ts (bench/consent.ts). Worst correct → best wrong:
 // - whole sentence: -44 → -60 (unrelated sentences of similar length);
-// - a name word vs the rest of the sentence: 25 → 35 (a different two-word name);
-// - mean over the dictionary words of the name: 20 → 27 (one short word like "Doe" is noisy);
-// - any word vs the sentence's median word: 57 → 80 (a sentence word missing from the audio).
-// Not caught reliably: a different first name alone ("Tom Smith" for "John Smith", caught 3
-// times in 4) and extra words inserted into the sentence. Real speech matches the acoustic model
-// better than synthetic speech, so correct recordings should land further inside these limits.
+// - a content word's shortfall: 47 (espeak en+m3 "Alex") → 45-100 (a different first name or
+//   possessive, a word left out); real speech: 23 → 25-62;
+// - a negation's gain: about 600 (made up in correct speech) → 1026 (said).
 
-const SENTENCE_MIN_GOP = -50;
-const WORD_MAX_SHORTFALL = 65;
-const NAME_WORD_MAX_SHORTFALL = 30;
-const NAME_MEAN_MAX_SHORTFALL = 25;
+export interface Thresholds {
+  sentenceMinGop: number;
+  /** A word this far below the recording's typical word is uncertain (review)... */
+  review: number;
+  /** ...and this far, not heard (refused). */
+  refuse: number;
+  /** Added to both for function words ("of", "the", "I"). */
+  functionOffset: number;
+  /** Added to both for words whose pronunciation is guessed from the spelling. */
+  guessedOffset: number;
+  /** A competing negation that fits the audio better by more than this is uncertain (review)... */
+  negationReview: number;
+  /** ...and by more than this, heard (refused). */
+  negationRefuse: number;
+}
+export const THRESHOLDS: Thresholds = {
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000,
+};
+
 /**
- * For words missing from the dictionary the pronunciation is guessed from the spelling and may
- * be wrong even when the person says the word right, so they only have to be roughly there.
+ * Short function words carry little meaning and score noisily (the "I" after a sentence's pause
+ * in espeak speech falls 40-57 below the typical word), so they get looser limits; negations are
+ * checked separately.
  */
-const GUESSED_WORD_MAX_SHORTFALL = 75;
-const GUESSED_NAME_WORD_MAX_SHORTFALL = 60;
+const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
+
+/** Competing readings' probabilities in the sentence grammar (competitorGrammar). */
+export const COMPETITORS = { insertion: 1e-10, substitution: 1e-10 };
+
+/** Words that turn consent into its refusal, offered before and in place of every word. */
+const NEGATIONS = ['not', 'no', 'never', "don't", 'refuse', 'without', 'withdraw', "won't", 'cannot', "can't", 'deny', 'reject'];
 /** Less audible sound than this is "no speech". */
 const MIN_SPEECH_MS = 300;
 /** A consent sentence takes seconds; minutes of speech are something else and would only cost CPU. */
 const MAX_SPEECH_MS = 120_000;
-/** Enough of the recording to show the user what it says. */
-const TRANSCRIBED_MS = 20_000;
 const DECODE_TIMEOUT_MS = 120_000;
 
 const DEFAULT_BINARY = 'pocketsphinx_batch';
@@ -186,14 +217,10 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   /** Steps 2-4 of the file comment, in scratch directory `dir`. */
   private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
-    const [forced, loop] = await Promise.all([this.alignSentence(dir, words), this.phoneLoop(dir)]);
-    const verdict = judge(words, forced, loop);
-    if (verdict.ok) {
-      return { verdict: 'verified', reason: 'The consent sentence was recognized in the recording.', transcript: words.map((w) => w.text).join(' '), score: verdict.score };
-    }
-    // Only a hint for the user: a refusal stands even when the transcription fails.
-    const heard = await this.transcribe(dir, samples).catch(() => '');
-    return { verdict: 'refused', reason: refusalReason(verdict.problem, words, heard), transcript: heard || undefined, score: verdict.score };
+    const [forced, competing, loop] = await Promise.all([
+      this.align(dir, 'sentence', words, new Map()), this.align(dir, 'competing', words, await this.negations()), this.phoneLoop(dir),
+    ]);
+    return decide(words, forced, competing, loop);
   }
 
   /** Attaches pronunciations: the CMU dictionary's, else guesses from the spelling. */
@@ -205,13 +232,21 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     }).filter((w) => w.prons.length > 0);
   }
 
-  private async alignSentence(dir: string, words: LexWord[]): Promise<Segment[] | null> {
-    const grammar = sentenceGrammar(words);
-    await writeFile(path.join(dir, 'sentence.dict'), grammar.dict);
-    await writeFile(path.join(dir, 'sentence.fsg'), grammar.fsg);
-    const segments = await this.decode(dir, 'audio', 'sentence', ['-fsg', path.join(dir, 'sentence.fsg'), '-dict', path.join(dir, 'sentence.dict'), ...GRAMMAR_SEARCH_ARGS]);
+  /** Decodes against the sentence, with `negations` competing with it (see competitorGrammar). */
+  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>): Promise<Segment[] | null> {
+    const grammar = competitorGrammar(words, negations);
+    await writeFile(path.join(dir, `${name}.dict`), grammar.dict);
+    await writeFile(path.join(dir, `${name}.fsg`), grammar.fsg);
+    const segments = await this.decode(dir, 'audio', name, ['-fsg', path.join(dir, `${name}.fsg`), '-dict', path.join(dir, `${name}.dict`), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
     // An empty result means the search found no path through the whole sentence.
     return segments.length > 0 ? segments : null;
+  }
+
+  private negationProns: Map<string, string[]> | null = null;
+
+  private async negations(): Promise<Map<string, string[]>> {
+    this.negationProns ??= await lookupPronunciations(this.model.dict, new Set(NEGATIONS));
+    return this.negationProns;
   }
 
   private async phoneLoop(dir: string): Promise<Segment[]> {
@@ -220,15 +255,6 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     await writeFile(path.join(dir, 'loop.fsg'), grammar.fsg);
     // A low language weight lets the loop follow the acoustics instead of preferring few, long phones.
     return this.decode(dir, 'audio', 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
-  }
-
-  /** A free transcription of the start of the recording, with the general language model. */
-  private async transcribe(dir: string, samples: Int16Array): Promise<string> {
-    if (!this.model.lm) return '';
-    await writeFile(path.join(dir, 'start.raw'), pcmBytes(samples.subarray(0, (TRANSCRIBED_MS / 1000) * SAMPLE_RATE)));
-    const segments = await this.decode(dir, 'start', 'heard', ['-lm', this.model.lm, '-dict', this.model.dict]);
-    const words = segments.map((s) => s.word.replace(/\(\d+\)$/, '')).filter((w) => !/^(<.*>|\[.*\])$/.test(w));
-    return maskProfanity(words).join(' ');
   }
 
   /** Runs pocketsphinx_batch on `dir`/`audio`.raw and returns the segmentation of its best hypothesis. */
@@ -455,14 +481,35 @@ function parsePhoneToken(token: string): { word: number; phone: number } | null 
   return match ? { word: Number(match[1]), phone: Number(match[2]) } : null;
 }
 
-/** A chain of states through the sentence; each pronunciation of a word is a branch of phone tokens. */
-export function sentenceGrammar(words: LexWord[]): Grammar {
+/** Token for pronunciation j of competing word k (a negation), a whole word in one token. */
+function negationToken(k: number, pron: number): string {
+  return `n${k}p${pron}`;
+}
+
+/**
+ * The sentence as a chain of states, each word a branch of phone tokens per pronunciation, and
+ * at every position the competing readings the recording might contain instead: each negation
+ * in place of the word or inserted before it (and after the last word), and the word left out.
+ * Their probabilities are penalties: a competitor wins only where the audio fits it better by
+ * more than its penalty.
+ */
+export function competitorGrammar(words: LexWord[], negations: Map<string, string[]>, tune = COMPETITORS): Grammar {
+  // Negation tokens are numbered by their place in NEGATIONS, whatever the map's order.
   const dict: string[] = [];
   const transitions: string[] = [];
+  const negs = [...negations.keys()].flatMap((w) => (negations.get(w) ?? []).map((pron, j) => ({ token: negationToken(NEGATIONS.indexOf(w), j), pron })));
+  for (const n of negs) dict.push(`${n.token} ${n.pron}`);
   let states = 1;
   let wordStart = 0;
+  const competitors = (from: number, to: number | null) => {
+    for (const n of negs) {
+      transitions.push(`TRANSITION ${from} ${from} ${tune.insertion} ${n.token}`);
+      if (to !== null) transitions.push(`TRANSITION ${from} ${to} ${tune.substitution} ${n.token}`);
+    }
+  };
   words.forEach((word, i) => {
     const wordEnd = states++;
+    competitors(wordStart, wordEnd);
     word.prons.forEach((pron, j) => {
       const phones = pron.split(/\s+/);
       let from = wordStart;
@@ -476,6 +523,7 @@ export function sentenceGrammar(words: LexWord[]): Grammar {
     });
     wordStart = wordEnd;
   });
+  competitors(wordStart, null);
   return { dict: dict.join('\n') + '\n', fsg: fsgFile('sentence', states, wordStart, transitions) };
 }
 
@@ -516,33 +564,97 @@ export function parseHypseg(text: string): Segment[] {
   return segments.filter((s) => s.frames > 0);
 }
 
-type Problem = 'no-match' | 'sentence' | 'name';
-type Judgement = { ok: true; score: number } | { ok: false; problem: Problem; score?: number };
-
-function judge(words: LexWord[], forced: Segment[] | null, loop: Segment[]): Judgement {
-  if (!forced) return { ok: false, problem: 'no-match' };
-  const phoneGops = phoneGoodness(words.length, forced, loop);
-  const wordGops = phoneGops.map(mean);
-  const score = mean(phoneGops.flat());
-  if (!(score >= SENTENCE_MIN_GOP)) return { ok: false, problem: 'sentence', score };
-  // The name before the other words: a wrong name also fails the word check, less helpfully.
-  if (!nameIsClear(words, phoneGops, wordGops)) return { ok: false, problem: 'name', score };
-  if (!everyWordIsThere(words, wordGops)) return { ok: false, problem: 'sentence', score };
-  return { ok: true, score };
+/** How one word of the sentence was heard. */
+export interface HeardWord {
+  written: string;
+  /** Goodness of pronunciation (see ConsentResult.score); absent when the word was not heard at all. */
+  gop: number;
+  /** How far the word falls below the recording's typical word (GOP units). */
+  shortfall: number;
 }
 
-/** Per word, the GOP of each of its phones: (forced − loop) score per frame over the phone's frames. */
-function phoneGoodness(wordCount: number, forced: Segment[], loop: Segment[]): number[][] {
+/** A negation the competing decode heard, and how much better the audio fits with it. */
+export interface HeardNegation {
+  said: string;
+  /** The sentence word it came before or replaced; null at the end. */
+  before: string | null;
+  /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
+  gain: number;
+}
+
+/** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
+export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS): ConsentResult {
+  if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
   const loopPerFrame = perFrameScores(loop);
-  const perWord: number[][] = Array.from({ length: wordCount }, () => []);
+  const phoneGops: number[][] = words.map(() => []);
   for (const segment of forced) {
-    const token = parsePhoneToken(segment.word);
-    if (!token) continue;
+    const phone = parsePhoneToken(segment.word);
+    if (!phone) continue;
     let reference = 0;
     for (let f = segment.startFrame; f < segment.startFrame + segment.frames; f++) reference += loopPerFrame[f] ?? 0;
-    perWord[token.word].push((segment.score - reference) / segment.frames);
+    phoneGops[phone.word].push((segment.score - reference) / segment.frames);
   }
-  return perWord;
+  const wordGops = phoneGops.map(mean);
+  const typical = median(wordGops);
+  const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
+  const negations = competingNegations(words, forced, competing ?? []);
+  const score = round(mean(phoneGops.flat()));
+  const details = { score, words: report, negations };
+  const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
+  const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
+
+  const clearNegations = negations.filter((n) => n.gain > tune.negationRefuse);
+  if (clearNegations.length > 0) {
+    return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
+  }
+  if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
+  const limit = (w: LexWord, band: 'review' | 'refuse') => tune[band] + (FUNCTION_WORDS.has(w.text) && !w.isName ? tune.functionOffset : 0) + (w.guessed ? tune.guessedOffset : 0);
+  const notHeard = words.filter((w, i) => report[i].shortfall > limit(w, 'refuse')).map((w) => w.written);
+  if (notHeard.length > 0) {
+    return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
+  }
+  const uncertainNegations = negations.filter((n) => n.gain > tune.negationReview);
+  const uncertain = words.filter((w, i) => report[i].shortfall > limit(w, 'review')).map((w) => w.written);
+  if (uncertain.length > 0 || uncertainNegations.length > 0) {
+    const parts = [
+      ...(uncertain.length ? [`${quote(uncertain)} could not be heard clearly`] : []),
+      ...(uncertainNegations.length ? [`it may say ${said(uncertainNegations)}`] : []),
+    ];
+    return { verdict: 'review', ...details, uncertain, reason: `An operator must review the recording: ${parts.join('; ')}.` };
+  }
+  return { verdict: 'verified', ...details, reason: 'The consent sentence was recognized in the recording, word for word.', transcript: words.map((w) => w.text).join(' ') };
+}
+
+/**
+ * The negations in the competing decode, each with its gain: the competing path's score minus
+ * the sentence path's over the same frames, from the start of the word before the negation to
+ * the end of the word after it (the neighbours are re-aligned around it).
+ */
+function competingNegations(words: LexWord[], forced: Segment[], competing: Segment[]): HeardNegation[] {
+  const forcedPerFrame = perFrameScores(forced);
+  const wordOf = competing.map((s) => parsePhoneToken(s.word)?.word ?? null);
+  const found: HeardNegation[] = [];
+  for (let i = 0; i < competing.length; i++) {
+    if (wordOf[i] !== null || !/^n\d+p\d+$/.test(competing[i].word)) continue;
+    let end = i;
+    while (end + 1 < competing.length && wordOf[end + 1] === null) end++;
+    const previousWord = [...wordOf.slice(0, i)].reverse().find((w) => w !== null) ?? null;
+    const nextWord = wordOf.slice(end + 1).find((w) => w !== null) ?? null;
+    const first = previousWord === null ? i : wordOf.indexOf(previousWord);
+    const last = nextWord === null ? end : wordOf.lastIndexOf(nextWord);
+    const span = competing.slice(first, last + 1);
+    const startFrame = span[0].startFrame;
+    const endFrame = span[span.length - 1].startFrame + span[span.length - 1].frames;
+    let sentenceScore = 0;
+    for (let f = startFrame; f < endFrame; f++) sentenceScore += forcedPerFrame[f] ?? 0;
+    const gain = span.reduce((sum, s) => sum + s.score, 0) - sentenceScore;
+    const saidWords = competing.slice(i, end + 1).map((s) => NEGATIONS[Number(/^n(\d+)/.exec(s.word)![1])]);
+    // A negation in place of a word: the word after it in the path is not the next one of the sentence.
+    const beforeIndex = nextWord ?? null;
+    found.push({ said: saidWords.join(' '), before: beforeIndex === null ? null : words[beforeIndex].written, gain: Math.round(gain) });
+    i = end;
+  }
+  return found;
 }
 
 /** Spreads each loop segment's score evenly over its frames. */
@@ -552,51 +664,16 @@ function perFrameScores(segments: Segment[]): number[] {
   return perFrame;
 }
 
-/**
- * A word that was not said still gets aligned — squeezed between its neighbours or over some
- * other word — and scores far below the sentence's typical (median) word.
- */
-function everyWordIsThere(words: LexWord[], wordGops: number[]): boolean {
-  const typical = median(wordGops);
-  return words.every((w, i) => typical - wordGops[i] <= (w.guessed ? GUESSED_WORD_MAX_SHORTFALL : WORD_MAX_SHORTFALL));
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
-/**
- * The name must score about as well as the rest of the sentence (the speaker's own baseline):
- * each word of it, and the dictionary words of it together, since one short word ("Doe") is
- * noisy on its own.
- */
-function nameIsClear(words: LexWord[], phoneGops: number[][], wordGops: number[]): boolean {
-  const baseline = mean(words.flatMap((w, i) => (w.isName ? [] : phoneGops[i])));
-  if (!Number.isFinite(baseline)) return true;
-  const shortfalls = words.map((w, i) => baseline - wordGops[i]);
-  const eachWord = words.every((w, i) => !w.isName || shortfalls[i] <= (w.guessed ? GUESSED_NAME_WORD_MAX_SHORTFALL : NAME_WORD_MAX_SHORTFALL));
-  const known = shortfalls.filter((_, i) => words[i].isName && !words[i].guessed);
-  return eachWord && (known.length === 0 || mean(known) <= NAME_MEAN_MAX_SHORTFALL);
+function capitalize(s: string): string {
+  return s.replace(/^'?./, (c) => c.toUpperCase());
 }
 
 function mean(values: number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-/**
- * A language model let loose on unclear audio produces random words, now and then rude ones;
- * the user should not read those as "what you said".
- */
-const RUDE_WORDS = new Set(['fuck', 'fucking', 'fucked', 'shit', 'bitch', 'cunt', 'dick', 'cock', 'pussy', 'asshole', 'bastard', 'whore', 'slut', 'nigger', 'fag', 'faggot']);
-
-function maskProfanity(words: string[]): string[] {
-  return words.map((w) => (RUDE_WORDS.has(w) ? '…' : w));
-}
-
-function refusalReason(problem: Problem, words: LexWord[], heard: string): string {
-  // The transcription is rough (it often is on unclear audio), hence "something like".
-  const what = heard ? `: heard something like '${heard}'` : '';
-  if (problem === 'name') {
-    const name = words.filter((w, i) => w.isName && w.written !== words[i - 1]?.written).map((w) => w.written).join(' ');
-    return `The recording does not clearly state the name '${name}' written in the consent sentence${what}.`;
-  }
-  return `The recording does not contain the consent sentence${what}.`;
 }
 
 // ---------------------------------------------------------------------------------------------
