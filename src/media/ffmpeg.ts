@@ -659,7 +659,8 @@ export async function toWav16kMono(tools: MediaTools, input: string, output: str
   const info = await probe(tools, input);
   if (!info.audio) throw new MediaProbeError('the file has no sound track');
   await runFfmpeg(tools, [
-    '-i', fileArg(input),
+    // A consent recording is a tenant's file: only the accepted containers, read from disk.
+    ...tenantInput(input),
     '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
     // The probed duration can lie (or be missing): -t stops decoding at the cap regardless.
     ...(maxSeconds !== undefined ? ['-t', String(maxSeconds)] : []),
