@@ -129,7 +129,7 @@ async function main(): Promise<void> {
         + `${speechSeconds.toFixed(1)} s of speech rendered in ${r.seconds.toFixed(1)} s = ${(speechSeconds / r.seconds).toFixed(2)}x real time `
         + `(mode ${r.mode}, ${r.changed}/${r.frames} frames with a new mouth), render peak RSS ${r.maxRssMB.toFixed(0)} MB`);
       console.log(`  CPU: analysis ${analysisCpu.toFixed(1)} s (this process, its mesh thread and ffmpeg); render ${r.cpu.toFixed(1)} s = ${(r.cpu / speechSeconds).toFixed(2)} CPU-s per speech second `
-        + `(of which unit selection + bank read ${r.selectS.toFixed(1)} s, compositing ${r.compositeS.toFixed(1)} s; the rest is ffmpeg decode/encode and compose)`);
+        + `(wall time in unit selection + bank read ${r.selectS.toFixed(1)} s, in compositing ${r.compositeS.toFixed(1)} s)`);
     }
   } finally {
     await detector.close();

@@ -13,7 +13,8 @@ import { publicVoices } from '../src/services/catalog.js';
 import { locateMediaTools, type MediaTools } from '../src/media/ffmpeg.js';
 import { composeVideo } from '../src/media/compose.js';
 import { measureOpenings, pearson } from '../src/engines/lipsync/measure.js';
-import { targetFromPhonemes } from '../src/engines/lipsync/target.js';
+import { targetFromAudio, targetFromPhonemes } from '../src/engines/lipsync/target.js';
+import { decodeWav } from '../src/media/wav.js';
 import { keptPt, type BankIndex } from '../src/engines/lipsync/bank.js';
 import { sceneFrames } from '../src/engines/lipsync/embedded.js';
 import { eyeDistance, LOWER_FACE } from '../src/engines/lipsync/landmarks.js';
@@ -165,6 +166,20 @@ describe('embedded lip-sync of a trained avatar', () => {
     console.log(`# mouth opening vs target track: embedded lip-sync r = ${embedded.toFixed(3)}, plain loop r = ${plain.toFixed(3)} (${measured.length} frames)`);
     assert.ok(embedded >= 0.7, `embedded lip-sync correlation ${embedded.toFixed(3)} < 0.7`);
     assert.ok(embedded > plain + 0.3, `the loop (${plain.toFixed(3)}) follows the speech about as well as lip-sync (${embedded.toFixed(3)})`);
+  });
+
+  test('audioUrl: the mouth follows the loudness and brightness of the uploaded speech', async () => {
+    assert.ok(loop, 'needs the speech of the previous case');
+    const v = await done(await create({ sceneId: speaking.sceneId, audioUrl: files.url('new.wav'), pn: 1 }));
+    assert.equal(v.synthesisStatus, 3, v.failReason);
+    const file = await saved(v.videoUrl, 'from-audio.mp4');
+    const wav = decodeWav(readFileSync(path.join(media, 'new.wav')));
+    const target = targetFromAudio(wav.samples, wav.sampleRate, 25).map((t) => t.open);
+    const embedded = pearson(await measureOpenings(tools, detector, file, 360, 640), target);
+    const plain = pearson(await measureOpenings(tools, detector, loop, 360, 640), target);
+    console.log(`# audioUrl: mouth opening vs the sound's track: embedded r = ${embedded.toFixed(3)}, plain loop r = ${plain.toFixed(3)}`);
+    assert.ok(embedded >= 0.6, `embedded lip-sync from audio correlation ${embedded.toFixed(3)} < 0.6`);
+    assert.ok(embedded > plain + 0.2);
   });
 
   test('seams: outside the mouth and jaw the output is the base frame; inside it changed', async () => {

@@ -90,7 +90,8 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p',
     '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
     ...AUDIO_ARGS,
-    '-frames:v', String(job.frames),
+    // No -frames:v: the pipe carries exactly the timeline's frames, and with it ffmpeg drops the
+    // last AAC frame (compose.ts says the same), leaving the sound short of the picture.
     '-video_track_timescale', String(fps * 512),
     '-movflags', '+faststart', '-f', 'mp4', fileArg(job.output),
   ], job.signal);
