@@ -161,7 +161,7 @@ test('authorize flood: refused past the cap with TOO_MANY_TASKS, and another app
     for (let i = 0; i < 6; i++) assert.equal((await authorize()).body.code, '0');
     const refused = await authorize();
     assert.equal(refused.status, 429);
-    assert.equal(refused.body.code, 'TOO_MANY_TASKS');
+    assert.equal(refused.body.error, 'TOO_MANY_TASKS');
     assert.equal(refused.body.success, false);
     assert.match(refused.body.message, /authorize submissions .* queued or running.*submit again/);
     const consents = await db.selectFrom('consents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
