@@ -30,6 +30,9 @@ before(async () => {
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', path.join(media, 'big.mp4')]);
     await speech.consent(path.join(media, 'avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'avatar-consent.mp4'));
     await speech.consent(path.join(media, 'voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
+    // A voice's consent is spoken by the person whose sample it is: dhp compares their pitch.
+    await speech.consent(path.join(media, 'voice-consent-low.wav'), VOICE_CONSENT, 'en-us+m3', undefined, 25);
+    await speech.consent(path.join(media, 'voice-consent-high.wav'), VOICE_CONSENT, 'en-us+f3', undefined, 85);
     await speech.wav(path.join(media, 'wrong-consent.wav'), 'The weather is nice today and I like to walk in the park with my dog.', 'en-us+f3');
     await speech.wav(path.join(media, 'zh-consent.wav'), ZH_CONSENT, 'cmn+m3');
     await speech.sample(path.join(media, 'sample-low.wav'), 'en-us+m3', 25, 14);
@@ -211,8 +214,8 @@ describe('voice cloning', () => {
 
   test('a WAV sample becomes a voice whose speech matches its pitch', async () => {
     const before = await account(alice);
-    for (const [sample, sex] of [['sample-low.wav', 1], ['sample-high.wav', 2]] as const) {
-      const speakerId = await clone(alice, sample);
+    for (const [sample, sex, consent] of [['sample-low.wav', 1, 'voice-consent-low.wav'], ['sample-high.wav', 2, 'voice-consent-high.wav']] as const) {
+      const speakerId = await clone(alice, sample, consent);
       const d = await cloneDone(alice, speakerId);
       assert.equal(d.status, 2, d.reason);
       assert.equal(d.authorizeStatus, 1);
@@ -277,7 +280,7 @@ describe('voice cloning', () => {
     const a1 = await alice.call('POST', '/openapi/speaker/v3/authorize', { speakerId: lowVoice, authorizeUrl: files.url('wrong-consent.wav'), authorizeText: VOICE_CONSENT });
     assert.equal(a1.body.data, true);
     await waitFor('authorizeStatus 0', async () => (await alice.call('GET', `/openapi/speaker/v2/clone/${lowVoice}`)).body.data.authorizeStatus === 0);
-    await alice.call('POST', '/openapi/speaker/v3/authorize', { speakerId: lowVoice, authorizeUrl: files.url('voice-consent.wav'), authorizeText: VOICE_CONSENT });
+    await alice.call('POST', '/openapi/speaker/v3/authorize', { speakerId: lowVoice, authorizeUrl: files.url('voice-consent-low.wav'), authorizeText: VOICE_CONSENT });
     await waitFor('authorizeStatus 1', async () => (await alice.call('GET', `/openapi/speaker/v2/clone/${lowVoice}`)).body.data.authorizeStatus === 1);
   });
 

@@ -58,12 +58,12 @@ export class Speech {
    * synthesized once more, and the miss is printed: it is a false refusal, and bench/consent.ts
    * counts those (it never re-synthesizes). Two misses in a row throw.
    */
-  async consent(wav: string, text: string, voice: string, video?: string): Promise<void> {
+  async consent(wav: string, text: string, voice: string, video?: string, pitch?: number): Promise<void> {
     const recognizer = await PocketsphinxRecognizer.locate();
     const tools = await locateMediaTools();
     const reasons: string[] = [];
     for (let attempt = 0; attempt < 2; attempt++) {
-      await this.wav(wav, text, voice);
+      await this.wav(wav, text, voice, pitch);
       if (video) consentVideo(video, wav);
       if (!recognizer) return;
       // Converted as the consent service converts what it downloads.
