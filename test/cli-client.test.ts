@@ -270,7 +270,7 @@ describe('dhp client commands against a real server', () => {
     const speech = new Speech();
     try {
       await speech.sample(file('me.wav'), 'en-us+f3', 70, 12);
-      await speech.consent(file('voice-consent.wav'), VOICE_CONSENT, 'en-us+f3', undefined, 70);
+      await speech.consent(file('voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
       await speech.consent(file('avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', file('avatar-consent.mp4'));
     } finally { await speech.close(); }
     faceVideo(file('me.mp4'), 6);
