@@ -31,9 +31,10 @@ before(async () => {
     await speech.consent(path.join(media, 'avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'avatar-consent.mp4'));
     await speech.consent(path.join(media, 'voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
     // A voice's consent is spoken by the person whose sample it is: dhp compares their median
-    // pitch (review beyond 1.45x). Measured: m3 at its own pitch 104 Hz against the low sample's
-    // 84 Hz, f3 at pitch 70 250 Hz against the high sample's 290 Hz.
-    await speech.consent(path.join(media, 'voice-consent-low.wav'), VOICE_CONSENT, 'en-us+m3');
+    // pitch (review beyond 1.45x). Measured: m1 at 93 Hz against the low sample's 84 Hz, f3 at
+    // pitch 70 250 Hz against the high sample's 290 Hz. (en-us+m3 itself is falsely refused on
+    // this sentence: the verifier hears 'refuse don't'; see issue 9's note.)
+    await speech.consent(path.join(media, 'voice-consent-low.wav'), VOICE_CONSENT, 'en-us+m1');
     await speech.consent(path.join(media, 'voice-consent-high.wav'), VOICE_CONSENT, 'en-us+f3', undefined, 70);
     await speech.wav(path.join(media, 'wrong-consent.wav'), 'The weather is nice today and I like to walk in the park with my dog.', 'en-us+f3');
     await speech.wav(path.join(media, 'zh-consent.wav'), ZH_CONSENT, 'cmn+m3');
