@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeDir, startDhp, waitFor, type Harness } from './helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, greenScreenVideo, serveFolder, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, ffprobeBin, greenScreenVideo, serveFolder, Speech } from './fixtures.js';
 import { signature } from '../src/services/auth.js';
 import { errorTable } from '../src/domain/errors.js';
 
@@ -118,7 +118,7 @@ async function phpClient(h: Harness, name: string): Promise<PhpStyleClient> {
 }
 
 function ffprobe(file: string) {
-  return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
 }
 
 async function saved(url: string, name: string): Promise<string> {
@@ -132,7 +132,7 @@ async function saved(url: string, name: string): Promise<string> {
 /** The RGB of pixel (x, y) of the frame at `seconds` (0 for a picture). */
 function pixel(file: string, seconds: number, x: number, y: number): [number, number, number] {
   // No -ss for a still: seeking in a JPEG yields no frame.
-  const raw = execFileSync('ffmpeg', ['-v', 'error', ...(seconds ? ['-ss', String(seconds)] : []), '-i', file, '-frames:v', '1', '-vf', `format=rgb24,crop=1:1:${x}:${y}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  const raw = execFileSync(ffmpegBin, ['-v', 'error', ...(seconds ? ['-ss', String(seconds)] : []), '-i', file, '-frames:v', '1', '-vf', `format=rgb24,crop=1:1:${x}:${y}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   return [raw[0], raw[1], raw[2]];
 }
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createReadStream, statSync } from 'node:fs';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { PocketsphinxRecognizer } from '../src/engines/consent/recognizer.js';
 import { locateMediaTools, toWav16kMono } from '../src/media/ffmpeg.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
@@ -16,6 +17,7 @@ import { encodeWavPcm16 } from '../src/media/wav.js';
 export const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 export const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
 export const ffmpegBin = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : ffmpegInstaller.path;
+export const ffprobeBin = existsSync('/usr/bin/ffprobe') ? '/usr/bin/ffprobe' : ffprobeInstaller.path;
 const facePhoto = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/face-api/demo/sample3.jpg');
 
 export function ffmpeg(args: string[]) {

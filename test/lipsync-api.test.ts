@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from './helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffprobeBin, serveFolder, Speech } from './fixtures.js';
 
 /**
  * Trained avatars lip-synced by a GPU engine. Nothing here can run the real model,
@@ -106,7 +106,7 @@ test('a trained avatar goes through the lip-sync engine: the submit carries the 
   assert.ok(s.video_url.startsWith(`${REMOTE}/`) && s.audio_url.startsWith(`${REMOTE}/`));
   const file = path.join(media, 'synced.mp4');
   writeFileSync(file, (await download(v.videoUrl)).body);
-  const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' }));
+  const probe = JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' }));
   assert.deepEqual(probe.streams.map((x: any) => x.codec_name).sort(), ['aac', 'h264']);
 });
 

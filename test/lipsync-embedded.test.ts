@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from './helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, serveFolder, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffprobeBin, serveFolder, Speech } from './fixtures.js';
 import { storagePath } from './storage-path.js';
 import { HumanFaceDetector } from '../src/engines/face/human.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
@@ -107,7 +107,7 @@ async function saved(url: string, name: string): Promise<string> {
 }
 
 function streams(file: string) {
-  const p = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  const p = JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
   return { video: p.streams.find((s: any) => s.codec_type === 'video'), audio: p.streams.find((s: any) => s.codec_type === 'audio') };
 }
 

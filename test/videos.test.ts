@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from './helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from './fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, ffprobeBin, serveFolder, silentWav, Speech } from './fixtures.js';
 import { parseSrt } from '../src/media/srt.js';
 import { grayFrames, meanDiff } from './frames.js';
 import { mouthBox, CHARACTERS } from '../src/engines/avatar2d/characters.js';
@@ -57,7 +57,7 @@ after(async () => {
 });
 
 function ffprobe(file: string) {
-  return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
 }
 
 async function fetchTo(url: string, name: string): Promise<string> {
