@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { parentPort } from 'node:worker_threads';
 import type { Config, FaceResult, Human, Input, Point } from '@vladmandic/human';
-import type { DetectedFace, FaceBox } from './detector.js';
+import type { DetectedFace, FaceBox, FaceMesh } from './detector.js';
 
 export interface DetectRequest {
   id: number;
@@ -34,22 +34,11 @@ export interface MeshRequest {
   track: number;
 }
 
-/** One face's mesh in the request's pixels: 468 points as x0, y0, x1, y1, ... */
-export interface MeshFace {
-  score: number;
-  box: FaceBox;
-  points: Float32Array;
-  /** Head rotation in radians, from the mesh. */
-  yaw: number;
-  pitch: number;
-  roll: number;
-}
-
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; ok: true; faces: DetectedFace[] }
-  | { type: 'mesh'; id: number; ok: true; faces: MeshFace[] }
+  | { type: 'mesh'; id: number; ok: true; faces: FaceMesh[] }
   | { type: 'result'; id: number; ok: false; message: string };
 
 /**
@@ -288,7 +277,7 @@ function toRgb(rgba: Uint8ClampedArray): Float32Array {
   return rgb;
 }
 
-async function meshFaces(engine: Engine, request: MeshRequest): Promise<MeshFace[]> {
+async function meshFaces(engine: Engine, request: MeshRequest): Promise<FaceMesh[]> {
   const { rgb, width, height } = request;
   if (rgb.length !== width * height * 3) throw new Error(`a mesh frame of ${width}x${height} needs ${width * height * 3} bytes, got ${rgb.length}`);
   const values = new Float32Array(rgb.length);

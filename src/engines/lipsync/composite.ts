@@ -75,27 +75,21 @@ function rasterize(polygons: Pt[][], box: Box): Float32Array {
 /** Box blur of radius r along rows then columns, in place (running sums: cost independent of r). */
 function boxBlur(m: Float32Array, w: number, h: number, r: number): void {
   const line = new Float32Array(Math.max(w, h));
+  for (let y = 0; y < h; y++) blurRun(m, y * w, 1, w, r, line);
+  for (let x = 0; x < w; x++) blurRun(m, x, w, h, r, line);
+}
+
+/** Box blur of the n values m[start], m[start + stride], ... in place; `line` is scratch of at least n. */
+function blurRun(m: Float32Array, start: number, stride: number, n: number, r: number, line: Float32Array): void {
   const norm = 1 / (2 * r + 1);
-  for (let y = 0; y < h; y++) {
-    let acc = 0;
-    for (let x = -r; x <= r; x++) acc += x >= 0 && x < w ? m[y * w + x] : 0;
-    for (let x = 0; x < w; x++) {
-      line[x] = acc * norm;
-      const add = x + r + 1, drop = x - r;
-      acc += (add < w ? m[y * w + add] : 0) - (drop >= 0 ? m[y * w + drop] : 0);
-    }
-    for (let x = 0; x < w; x++) m[y * w + x] = line[x];
+  const at = (i: number) => (i >= 0 && i < n ? m[start + i * stride] : 0);
+  let acc = 0;
+  for (let i = -r; i <= r; i++) acc += at(i);
+  for (let i = 0; i < n; i++) {
+    line[i] = acc * norm;
+    acc += at(i + r + 1) - at(i - r);
   }
-  for (let x = 0; x < w; x++) {
-    let acc = 0;
-    for (let y = -r; y <= r; y++) acc += y >= 0 && y < h ? m[y * w + x] : 0;
-    for (let y = 0; y < h; y++) {
-      line[y] = acc * norm;
-      const add = y + r + 1, drop = y - r;
-      acc += (add < h ? m[add * w + x] : 0) - (drop >= 0 ? m[drop * w + x] : 0);
-    }
-    for (let y = 0; y < h; y++) m[y * w + x] = line[y];
-  }
+  for (let i = 0; i < n; i++) m[start + i * stride] = line[i];
 }
 
 /**
