@@ -1,6 +1,6 @@
 // Consent check accuracy (not part of the test suite): `node --import tsx bench/consent.ts`.
 //
-// Every synthetic case of test/consent-corpus.ts in every espeak voice, and every real recording
+// Every synthetic case of test/support/consent-corpus.ts in every espeak voice, and every real recording
 // of pocketsphinx-testdata against its transcript and altered transcripts, through the real
 // recognizer. Prints, per class and voice, how many were verified, sent to review and refused:
 // a verified negation, name or content substitution or missing word is a false accept; a correct
@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PocketsphinxRecognizer, type ConsentResult } from '../src/engines/consent/recognizer.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
-import { SYNTHETIC_CASES, VOICES, realCases, synthesize, voiceName, type ConsentCase, type ConsentClass } from '../test/consent-corpus.js';
+import { SYNTHETIC_CASES, VOICES, realCases, synthesize, voiceName, type ConsentCase, type ConsentClass } from '../test/support/consent-corpus.js';
 
 interface Row { source: string; c: ConsentCase; result: ConsentResult; ms: number }
 

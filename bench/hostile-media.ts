@@ -3,7 +3,7 @@
  * process): `node --import tsx bench/hostile-media.ts` runs them all and prints a table.
  * Each case starts a real dhp server in this process and reports the process's peak RSS
  * growth, the longest event-loop stall while the bomb was handled, the wall time, and the peak
- * RSS of the ffprobe/ffmpeg children (recorded by wrappers, as in test/hostile-media.test.ts).
+ * RSS of the ffprobe/ffmpeg children (recorded by wrappers, as in test/api/hostile-media.test.ts).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,8 +11,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Client, removeDir, startDhp, waitFor } from '../test/helpers.js';
-import { ffmpegBin, serveFolder, silentWav } from '../test/fixtures.js';
+import { Client, removeDir, startDhp, waitFor } from '../test/support/helpers.js';
+import { ffmpegBin, serveFolder, silentWav } from '../test/support/fixtures.js';
 
 const CASES = ['voice-sample-1h-96k', 'audioUrl-10h-flac', 'upload-80mb-tag', 'upload-16000px-png', 'tts-break-600s'] as const;
 type Case = (typeof CASES)[number];

@@ -1,7 +1,7 @@
 /**
  * Writes src/client/types.ts: the SDK's wire types, generated from the server's TypeBox
  * schemas (src/api/schemas.ts), so the SDK package needs neither the server nor TypeBox and
- * its field lists cannot drift: test/sdk-package.test.ts fails when the file is stale.
+ * its field lists cannot drift: test/clients/sdk-package.test.ts fails when the file is stale.
  *
  *   node --import tsx scripts/gen-sdk-types.ts
  */

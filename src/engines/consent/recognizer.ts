@@ -117,7 +117,7 @@ export class NoRecognizer implements ConsentRecognizer {
 
 // ---------------------------------------------------------------------------------------------
 // Tuning. GOP units (see ConsentResult.score) for words, acoustic score units for negations;
-// measured on the corpus of test/consent-corpus.ts (bench/consent.ts). Worst correct → best wrong:
+// measured on the corpus of test/support/consent-corpus.ts (bench/consent.ts). Worst correct → best wrong:
 // - whole sentence: -44 → -60 (unrelated sentences of similar length);
 // - a content word's shortfall: 47 (espeak en+m3 "Alex") → 45-100 (a different first name or
 //   possessive, a word left out); real speech: 23 → 25-62;

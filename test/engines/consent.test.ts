@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  NoRecognizer,
+  PocketsphinxRecognizer,
+  detectLanguage,
+  guessPronunciations,
+  keepSpeech,
+  numberToWords,
+  parseHypseg,
+  parseSentence,
+  type ConsentResult,
+} from '../../src/engines/consent/recognizer.js';
+import { EspeakEngine } from '../../src/engines/tts/espeak.js';
+import { encodeWavPcm16 } from '../../src/media/wav.js';
+import { SYNTHETIC_CASES, realCases, synthesize } from '../support/consent-corpus.js';
+
+const run = promisify(execFile);
+
+const CONSENT = 'I am John Smith. I consent guiji clone my voice for the synthesis of audio.';
+
+// ---------------------------------------------------------------------------------------------
+// Text handling (no recognizer needed)
+
+describe('consent sentence parsing', () => {
+  test('detectLanguage: CJK → zh, Latin → en, neither → other', () => {
+    assert.equal(detectLanguage(CONSENT), 'en');
+    assert.equal(detectLanguage('我是张三，我同意硅基克隆我的声音用于音频合成。'), 'zh');
+    // A name in Chinese characters cannot be checked by an English recognizer either.
+    assert.equal(detectLanguage('I am 张三. I consent guiji clone my voice.'), 'zh');
+    assert.equal(detectLanguage('12345 !?'), 'other');
+  });
+
+  test('words are lowercased, punctuation dropped, numbers spelled out, the stated name marked', () => {
+    const words = parseSentence('I am Jane Doe. I consent Guiji to clone my voice 2 times.');
+    assert.deepEqual(words.map((w) => w.text), ['i', 'am', 'jane', 'doe', 'i', 'consent', 'guiji', 'to', 'clone', 'my', 'voice', 'two', 'times']);
+    assert.deepEqual(words.filter((w) => w.isName).map((w) => w.text), ['jane', 'doe', 'guiji']);
+    // Lowercase names are found through "I am" / "my name is".
+    assert.deepEqual(parseSentence('my name is jane doe, i consent.').filter((w) => w.isName).map((w) => w.text), ['jane', 'doe']);
+    assert.deepEqual(parseSentence('I am Doe, Jane. I consent.').filter((w) => w.isName).map((w) => w.text), ['doe', 'jane']);
+    // Accents are dropped so that the dictionary knows the name.
+    assert.deepEqual(parseSentence('I am José Núñez.').map((w) => w.text), ['i', 'am', 'jose', 'nunez']);
+  });
+
+  test('numbers to words', () => {
+    assert.deepEqual(numberToWords(0), ['zero']);
+    assert.deepEqual(numberToWords(42), ['forty', 'two']);
+    assert.deepEqual(numberToWords(2024), ['two', 'thousand', 'twenty', 'four']);
+  });
+
+  test('words missing from the dictionary get a pinyin reading when they are pinyin', () => {
+    assert.ok(guessPronunciations('guiji').includes('G W EY JH IY'));
+    assert.ok(guessPronunciations('xiaoming').includes('SH Y AW M IH NG'));
+    assert.ok(guessPronunciations('jaxon').length > 0);
+  });
+
+  test('parseHypseg reads segments and skips null transitions', () => {
+    const segments = parseHypseg('audio S 0 T -100 A -90 L -10 0 -40 0 w0p0k0 5 0 0 (NULL) 5 -50 -3 w1p0k0 12\n');
+    assert.deepEqual(segments, [
+      { word: 'w0p0k0', startFrame: 0, frames: 5, score: -40 },
+      { word: 'w1p0k0', startFrame: 5, frames: 7, score: -50 },
+    ]);
+  });
+
+  test('keepSpeech trims silence and shortens pauses', () => {
+    const rate = 16_000;
+    const tone = (ms: number) => Int16Array.from({ length: (rate * ms) / 1000 }, (_, i) => Math.round(8000 * Math.sin(i / 5)));
+    const silence = (ms: number) => new Int16Array((rate * ms) / 1000);
+    const samples = Int16Array.from([...silence(1000), ...tone(500), ...silence(2000), ...tone(500), ...silence(1000)]);
+    const kept = keepSpeech(samples);
+    assert.equal(kept.speechMs, 1000);
+    // 1 s of tone, a 150 ms pause and 50 ms at each end.
+    assert.ok(Math.abs(kept.samples.length / rate - 1.25) < 0.02, `kept ${kept.samples.length / rate} s`);
+    assert.equal(keepSpeech(silence(3000)).speechMs, 0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Recognition of synthetic speech
+
+describe('consent recognition (pocketsphinx)', () => {
+  let recognizer: PocketsphinxRecognizer;
+  let dir: string;
+  const clips = new Map<string, string>();
+  const timings: Array<{ name: string; ms: number; verdict: string }> = [];
+
+  const speak: Record<string, { text: string; voice: string }> = {
+    consentMale: { text: CONSENT, voice: 'en-us+m3' },
+    consentFemale: { text: CONSENT, voice: 'en-us+f3' },
+    weather: { text: 'The weather is nice today and I like to walk in the park.', voice: 'en-us+m3' },
+    otherNameMale: { text: 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.', voice: 'en-us+m3' },
+    otherNameFemale: { text: 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.', voice: 'en-us+f3' },
+    partial: { text: 'I am John Smith.', voice: 'en-us+m3' },
+  };
+
+  before(async () => {
+    const found = await PocketsphinxRecognizer.locate();
+    assert.ok(found, 'pocketsphinx is not installed: run `apt-get install pocketsphinx pocketsphinx-en-us` (CI installs it; these tests must not be skipped)');
+    recognizer = found;
+    dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-test-'));
+    const engine = new EspeakEngine({ threads: 1 });
+    try {
+      for (const [name, { text, voice }] of Object.entries(speak)) {
+        const { wav } = await engine.synthesize(text, { engine: 'espeak', voice });
+        clips.set(name, await to16kMono(dir, name, wav));
+      }
+    } finally {
+      await engine.close();
+    }
+    const silence = path.join(dir, 'silence.wav');
+    await writeFile(silence, encodeWavPcm16(new Int16Array(16_000 * 3), 16_000));
+    clips.set('silence', silence);
+  });
+
+  after(async () => {
+    if (timings.length > 0) {
+      const lines = timings.map((t) => `  ${t.name.padEnd(16)} ${t.verdict.padEnd(9)} ${t.ms} ms`);
+      console.log(`consent check timings:\n${lines.join('\n')}`);
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function check(name: string, text = CONSENT): Promise<ConsentResult> {
+    const started = performance.now();
+    const result = await recognizer.check(clips.get(name)!, text);
+    timings.push({ name, ms: Math.round(performance.now() - started), verdict: result.verdict });
+    return result;
+  }
+
+  test('the consent sentence spoken by a male voice is verified', async () => {
+    const result = await check('consentMale');
+    assert.equal(result.verdict, 'verified', result.reason);
+    assert.equal(typeof result.score, 'number');
+  });
+
+  test('the consent sentence spoken by a female voice is verified', async () => {
+    const result = await check('consentFemale');
+    assert.equal(result.verdict, 'verified', result.reason);
+  });
+
+  test('unrelated speech is refused', async () => {
+    const result = await check('weather');
+    assert.equal(result.verdict, 'refused', result.reason);
+    assert.match(result.reason, /does not contain the consent sentence|not heard/);
+  });
+
+  test('the consent sentence with another name is not verified, and the answer names the name\'s words', async () => {
+    for (const name of ['otherNameMale', 'otherNameFemale']) {
+      const result = await check(name);
+      assert.notEqual(result.verdict, 'verified', `${name}: ${result.reason}`);
+      assert.match(result.reason, /'John'|'Smith'/);
+    }
+  });
+
+  test('the recording of Mary Jones is verified against her own consent sentence', async () => {
+    const result = await check('otherNameMale', 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.');
+    assert.equal(result.verdict, 'verified', result.reason);
+  });
+
+  test('part of the sentence is refused', async () => {
+    const result = await check('partial');
+    assert.equal(result.verdict, 'refused', result.reason);
+  });
+
+  test('silence is refused: no speech', async () => {
+    const result = await check('silence');
+    assert.equal(result.verdict, 'refused');
+    assert.match(result.reason, /no speech/i);
+  });
+
+  test('a Mandarin consent sentence cannot be checked: unavailable', async () => {
+    const text = '我是张三，我同意硅基克隆我的声音用于音频合成。';
+    assert.equal(detectLanguage(text), 'zh');
+    // The caller falls back to NoRecognizer for languages without a recognizer...
+    const fallback = await new NoRecognizer().check(clips.get('consentMale')!, text);
+    assert.equal(fallback.verdict, 'unavailable');
+    assert.match(fallback.reason, /apt-get install pocketsphinx pocketsphinx-en-us/);
+    // ...and the pocketsphinx recognizer refuses to guess on its own.
+    const direct = await recognizer.check(clips.get('consentMale')!, text);
+    assert.equal(direct.verdict, 'unavailable');
+    assert.match(direct.reason, /Mandarin/);
+  });
+
+  test('audio that is not 16 kHz mono is a caller error', async () => {
+    const wav = path.join(dir, 'stereo.wav');
+    await writeFile(wav, encodeWavPcm16(new Int16Array(44_100 * 2), 44_100, 2));
+    await assert.rejects(recognizer.check(wav, CONSENT), /16 kHz mono/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The consent corpus (test/support/consent-corpus.ts): real speech and several espeak voices, each class.
+// bench/consent.ts runs the whole corpus in every voice; this is the part CI can afford.
+
+describe('consent corpus: every word that carries meaning is verified', () => {
+  let recognizer: PocketsphinxRecognizer;
+  let engine: EspeakEngine;
+  let dir: string;
+  const voices = [{ voice: 'en-us+m3' }, { voice: 'en-us+f3' }, { voice: 'en+m3' }];
+  // Substitutions that sound much like the written word (alex-martin, face, video, close,
+  // analysis) are known misses (bench/RESULTS.md) and are left out.
+  const wanted = ['alex', 'jane', 'do-not', 'dont', 'never', 'refuse', 'without', 'mary-jones', 'adam-morgan', 'your', 'no-clone'];
+  const synthetic = SYNTHETIC_CASES.filter((c) => wanted.includes(c.id));
+  const real = realCases();
+
+  before(async () => {
+    recognizer = (await PocketsphinxRecognizer.locate())!;
+    assert.ok(recognizer, 'pocketsphinx is not installed');
+    engine = new EspeakEngine({ threads: 1 });
+    dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-corpus-'));
+  });
+  after(async () => {
+    await engine?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const describeResult = (r: ConsentResult) => `${r.verdict}: ${r.reason}`;
+
+  test('real speech (pocketsphinx-testdata) is verified against its own transcript, at most 1 in 10 not', async () => {
+    const correct = real.filter((c) => c.cls === 'correct');
+    const results = await Promise.all(correct.map(async (c) => ({ c, r: await recognizer.check(c.file, c.text) })));
+    const notVerified = results.filter(({ r }) => r.verdict !== 'verified');
+    assert.ok(notVerified.length <= correct.length / 10, notVerified.map(({ c, r }) => `${c.id} ${describeResult(r)}`).join('\n'));
+    for (const { r } of notVerified) {
+      assert.ok((r.uncertain?.length ?? 0) + (r.notHeard?.length ?? 0) + (r.negations?.length ?? 0) > 0, `says which word: ${r.reason}`);
+    }
+  });
+
+  // Known misses, measured in bench/RESULTS.md and left out here: a word that shares most of its
+  // sounds with the written one ("miserable" for "amiable", "king" for "queen", "hearts" for
+  // "clubs", "Ashford" for "Dashwood") and a short word missing ("five six five").
+  const KNOWN_MISSES = ['librivox-0870-surname', 'librivox-0930-miserable', 'cards-001-hearts', 'cards-002-king', 'cards-004-six'];
+
+  test('real speech against a transcript with a word changed, left out, or without its "not" is not verified', async () => {
+    const altered = real.filter((c) => c.cls !== 'correct' && !KNOWN_MISSES.includes(c.id));
+    assert.ok(altered.length >= 8);
+    for (const c of altered) {
+      const r = await recognizer.check(c.file, c.text);
+      assert.notEqual(r.verdict, 'verified', `${c.id} (${c.cls}): ${c.text}`);
+    }
+  });
+
+  for (const v of voices) {
+    test(`espeak ${v.voice}: negations, other names, other words and missing words are never verified; the sentence is`, async () => {
+      const failures: string[] = [];
+      for (const c of synthetic) {
+        const r = await recognizer.check(await synthesize(engine, dir, c, v), c.text);
+        const ok = c.cls === 'correct' ? r.verdict === 'verified' : r.verdict !== 'verified';
+        if (!ok) failures.push(`${c.id} (${c.cls}) ${describeResult(r)}`);
+        // Whatever is not verified says which word was not heard, was unclear, or which negation was heard.
+        if (r.verdict === 'refused') assert.match(r.reason, /'[^']+' (was|were) not heard|says '|does not contain the consent sentence/, `${c.id}: ${r.reason}`);
+        if (r.verdict === 'review') assert.match(r.reason, /could not be heard clearly|may say '/, `${c.id}: ${r.reason}`);
+      }
+      assert.deepEqual(failures, []);
+    });
+  }
+});
+
+/** Writes espeak's 22 kHz WAV and converts it the way the service converts uploads. */
+async function to16kMono(dir: string, name: string, wav: Buffer): Promise<string> {
+  const source = path.join(dir, `${name}.22k.wav`);
+  const target = path.join(dir, `${name}.wav`);
+  await writeFile(source, wav);
+  await run('ffmpeg', ['-y', '-loglevel', 'error', '-i', source, '-ar', '16000', '-ac', '1', target]);
+  return target;
+}

@@ -1,0 +1,124 @@
+// The consent corpus: recordings paired with the consent sentence they are checked against, by
+// class, so the tests (a few voices) and bench/consent.ts (every voice) measure the same thing.
+//
+// Real speech is Debian's pocketsphinx-testdata: LibriVox book sentences and card names read by
+// people, each with its transcript. Synthetic speech is espeak-ng saying the consent sentence
+// right, negated, with another name, with another content word, or with a word left out.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { EspeakEngine } from '../../src/engines/tts/espeak.js';
+import { locateMediaTools, toWav16kMono } from '../../src/media/ffmpeg.js';
+
+/** What a recording is, relative to the sentence it is checked against. */
+export type ConsentClass = 'correct' | 'negation' | 'name' | 'content' | 'missing';
+
+export interface ConsentCase {
+  id: string;
+  cls: ConsentClass;
+  /** The authorizeText the recording is checked against. */
+  text: string;
+  /** What the recording says. */
+  spoken: string;
+}
+
+export const TESTDATA = '/usr/share/pocketsphinx/test/data';
+
+/** The sentence the issue used, and the fixtures' sentence (a pinyin word in it). */
+export const ALEX = 'I am Alex Morgan. I consent to clone my voice for the synthesis of audio.';
+export const JANE = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
+
+/** Synthetic cases: each says `spoken`; all are checked against `text`. */
+export const SYNTHETIC_CASES: ConsentCase[] = [
+  { id: 'alex', cls: 'correct', text: ALEX, spoken: ALEX },
+  { id: 'jane', cls: 'correct', text: JANE, spoken: JANE },
+  { id: 'do-not', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I do not consent to clone my voice for the synthesis of audio.' },
+  { id: 'never', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I never consent to clone my voice for the synthesis of audio.' },
+  { id: 'dont', cls: 'negation', text: ALEX, spoken: "I am Alex Morgan. I don't consent to clone my voice for the synthesis of audio." },
+  { id: 'refuse', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I refuse to consent to clone my voice for the synthesis of audio.' },
+  { id: 'not-clone', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I consent not to clone my voice for the synthesis of audio.' },
+  { id: 'withdraw', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I withdraw consent to clone my voice for the synthesis of audio.' },
+  { id: 'without', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone my voice without the synthesis of audio.' },
+  { id: 'no', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. No, I consent to clone my voice for the synthesis of audio.' },
+  { id: 'jane-not', cls: 'negation', text: JANE, spoken: 'I am Jane Doe. I do not consent guiji clone my avatar for the synthesis of video.' },
+  { id: 'mary-jones', cls: 'name', text: ALEX, spoken: 'I am Mary Jones. I consent to clone my voice for the synthesis of audio.' },
+  { id: 'alex-martin', cls: 'name', text: ALEX, spoken: 'I am Alex Martin. I consent to clone my voice for the synthesis of audio.' },
+  { id: 'adam-morgan', cls: 'name', text: ALEX, spoken: 'I am Adam Morgan. I consent to clone my voice for the synthesis of audio.' },
+  { id: 'jane-smith', cls: 'name', text: JANE, spoken: 'I am Jane Smith. I consent guiji clone my avatar for the synthesis of video.' },
+  { id: 'face', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone my face for the synthesis of audio.' },
+  { id: 'analysis', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone my voice for the analysis of audio.' },
+  { id: 'video', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone my voice for the synthesis of video.' },
+  { id: 'close', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to close my voice for the synthesis of audio.' },
+  { id: 'your', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone your voice for the synthesis of audio.' },
+  { id: 'no-consent', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I to clone my voice for the synthesis of audio.' },
+  { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
+];
+
+/** espeak-ng voices: US and UK English, male and female variants, and two speaking rates. */
+export const VOICES: Array<{ voice: string; rate?: number }> = [
+  { voice: 'en-us' }, { voice: 'en-us+m1' }, { voice: 'en-us+m3' }, { voice: 'en-us+m7' },
+  { voice: 'en-us+f2' }, { voice: 'en-us+f3' }, { voice: 'en-us+f5' },
+  { voice: 'en' }, { voice: 'en+m3' }, { voice: 'en+f3' }, { voice: 'en+f4' },
+  { voice: 'en-us', rate: 140 }, { voice: 'en-us+f3', rate: 210 },
+];
+
+export function voiceName(v: { voice: string; rate?: number }): string {
+  return v.rate ? `${v.voice}@${v.rate}` : v.voice;
+}
+
+/** Real recordings: each checked against its transcript and against altered transcripts. */
+export interface RealCase extends ConsentCase { file: string }
+
+const LIBRIVOX: Array<[string, string]> = [
+  ['0870', 'and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them'],
+  ['0880', 'he was not an ill disposed young man'],
+  ['0890', 'unless to be rather cold hearted and rather selfish is to be ill disposed'],
+  ['0920', 'had he married a more amiable woman he might have been made still more respectable than he was'],
+  ['0930', 'he might even have been made amiable himself'],
+];
+const CARDS: Array<[string, string]> = [
+  ['001', 'ten of clubs'], ['002', 'four queen of clubs'], ['003', 'seven of clubs'], ['004', 'five five'],
+  ['005', 'eight of spades four of clubs seven of hearts'],
+];
+
+export function realCases(): RealCase[] {
+  const lv = (n: string) => path.join(TESTDATA, 'librivox', `sense_and_sensibility_01_austen_64kb-${n}.wav`);
+  const cd = (n: string) => path.join(TESTDATA, 'cards', `${n}.wav`);
+  const cases: RealCase[] = [
+    ...LIBRIVOX.map(([n, t]) => ({ id: `librivox-${n}`, cls: 'correct' as const, text: t, spoken: t, file: lv(n) })),
+    ...CARDS.map(([n, t]) => ({ id: `cards-${n}`, cls: 'correct' as const, text: t, spoken: t, file: cd(n) })),
+  ];
+  const altered = (id: string, cls: ConsentClass, file: string, spoken: string, text: string) => cases.push({ id, cls, text, spoken, file });
+  const s = Object.fromEntries([...LIBRIVOX, ...CARDS]);
+  // The recording says "not" where the sentence has none: a negation the sentence does not contain.
+  altered('librivox-0880-not', 'negation', lv('0880'), s['0880'], 'he was an ill disposed young man');
+  altered('librivox-0870-name', 'name', lv('0870'), s['0870'], s['0870'].replace('john dashwood', 'james dashwood'));
+  altered('librivox-0870-surname', 'name', lv('0870'), s['0870'], s['0870'].replace('dashwood', 'ashford'));
+  altered('librivox-0880-old', 'content', lv('0880'), s['0880'], s['0880'].replace('young', 'old'));
+  altered('librivox-0930-miserable', 'content', lv('0930'), s['0930'], s['0930'].replace('amiable', 'miserable'));
+  altered('librivox-0920-man', 'content', lv('0920'), s['0920'], s['0920'].replace('woman', 'man'));
+  altered('librivox-0890-generous', 'content', lv('0890'), s['0890'], s['0890'].replace('selfish', 'generous'));
+  altered('cards-001-hearts', 'content', cd('001'), s['001'], s['001'].replace('clubs', 'hearts'));
+  altered('cards-003-spades', 'content', cd('003'), s['003'], s['003'].replace('clubs', 'spades'));
+  altered('cards-002-king', 'content', cd('002'), s['002'], s['002'].replace('queen', 'king'));
+  // The sentence has a word the recording leaves out.
+  altered('librivox-0930-not', 'missing', lv('0930'), s['0930'], 'he might not even have been made amiable himself');
+  altered('librivox-0880-very', 'missing', lv('0880'), s['0880'], 'he was not an ill disposed young man at all');
+  altered('cards-004-six', 'missing', cd('004'), s['004'], 'five six five');
+  return cases;
+}
+
+/**
+ * Speaks `spoken` with `voice` and converts it as the consent service converts downloads; cached
+ * in `dir` by voice and case id, since espeak output for the same input is nearly identical.
+ */
+export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCase, v: { voice: string; rate?: number }): Promise<string> {
+  const target = path.join(dir, `${voiceName(v).replace(/[^\w.@-]/g, '_')}--${c.id}.wav`);
+  if (existsSync(target)) return target;
+  mkdirSync(dir, { recursive: true });
+  const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate });
+  const source = `${target}.src.wav`;
+  writeFileSync(source, wav);
+  await toWav16kMono(await locateMediaTools(), source, target);
+  return target;
+}
