@@ -34,39 +34,11 @@ import { auditionKey, avatarCoverKey, CatalogService, publicVoices } from './ser
 import { DuixFace2FaceEngine } from './engines/lipsync/duix.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { PermanentError } from './worker/errors.js';
 import { UploadService } from './services/uploads.js';
 import { checkMediaUrl, type MediaUrlCheck } from './services/urls.js';
 import { buildServer } from './api/server.js';
-import type { Api } from './api/context.js';
-
-export interface Services {
-  config: Config;
-  db: Db;
-  queue: JobQueue;
-  metrics: Metrics;
-  storage: Storage;
-  engine: TtsEngine;
-  quota: QuotaService;
-  apps: AppsService;
-  auth: AuthService;
-  catalog: CatalogService;
-  tts: TtsService;
-  trainings: TrainingService;
-  voices: VoiceService;
-  videos: VideoService;
-  consent: ConsentService;
-  callbacks: CallbackService;
-  idempotency: Idempotency;
-  /** Per app, for every authenticated request. */
-  rateLimiter: RateLimiter;
-  /** Per client address, for the token endpoint (called before there is an app to count against). */
-  clientRateLimiter: RateLimiter;
-  fileUrl: (key: string) => string;
-  mediaUrl: MediaUrlCheck;
-  uploads: UploadService;
-  workersRunning: () => boolean;
-}
+import type { Api, Services } from './api/context.js';
+import { PermanentError } from './domain/errors.js';
 
 export interface DhpApp {
   services: Services;
@@ -96,7 +68,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const quota = new QuotaService(db, clock);
   const auth = new AuthService(db, clock, config);
   const apps = new AppsService(db, quota, clock, config.defaultQuota, (appPk) => auth.forgetApp(appPk));
-  const catalog = new CatalogService();
+  const catalog = new CatalogService(fileUrl);
   const callbacks = new CallbackService(db, queue, http, clock, metrics, { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs });
 
   // Heavy parts start on first use; ffmpeg is probed at listen() so a broken install is reported at boot.
@@ -122,7 +94,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     await ownUploads.assertOwnFile(appPk, new URL(checked), field);
     return checked;
   };
-  const consent = new ConsentService(db, new ConsentRecords(db, clock), queue, recognizer, media, config.consentRequired);
+  const consent = new ConsentService({ db, records: new ConsentRecords(db, clock), queue, recognizer, media, mediaUrl, required: config.consentRequired });
   const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
     { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });
   const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {

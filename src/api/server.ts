@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Services } from '../app.js';
+import type { Services } from './context.js';
 import { ApiError } from '../domain/errors.js';
 import type { Api } from './context.js';
 import { errorBody, handleError } from './envelope.js';

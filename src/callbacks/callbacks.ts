@@ -1,11 +1,12 @@
 import type { Clock } from '../clock.js';
 import { CallbackStatus } from '../domain/status.js';
 import { HttpFetchError, UnsafeUrlError, type SafeHttp } from '../media/safe-http.js';
-import type { Executor, JobQueue } from '../queue/queue.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
 import type { Job } from '../store/schema.js';
-import { PermanentError } from '../worker/errors.js';
 import { DELIVERY_ID_HEADER, signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing.js';
+import { PermanentError } from '../domain/errors.js';
+import { type Executor } from '../store/db.js';
 
 /** The spec's callback task types and the table whose `callback_status` each one reports into. */
 export const callbackTargets = {

@@ -53,3 +53,9 @@ export class ApiError extends Error {
 
 export const invalid = (message: string) => new ApiError('INVALID_PARAMETER', message);
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} was not found.`);
+
+/**
+ * A task failure that retrying cannot fix (bad input, a refused URL). Its message is
+ * shown to the user as the task's reason, so it must be a sentence they can act on.
+ */
+export class PermanentError extends Error {}

@@ -1,6 +1,15 @@
 // Subtitle cues from word timings, and SRT formatting/parsing.
 
-import type { WordTiming } from '../engines/tts/engine.js';
+/** Where a word of the input was spoken: what speech engines report and subtitles are cut from. */
+export interface WordTiming {
+  /** The word as it appears in the input, i.e. `input.slice(charStart, charEnd)`. */
+  text: string;
+  startMs: number;
+  endMs: number;
+  /** JS string (UTF-16) indexes into the input text; end exclusive. */
+  charStart: number;
+  charEnd: number;
+}
 
 export interface Cue {
   /** 1-based, as in SRT. */

@@ -3,7 +3,8 @@ import type { Db } from '../store/db.js';
 import type { Job } from '../store/schema.js';
 import type { Clock } from '../clock.js';
 import { ApiError } from '../domain/errors.js';
-import type { AdmissionLimits, ClaimOptions, EnqueueOptions, Executor, JobQueue, JobType } from './queue.js';
+import type { AdmissionLimits, ClaimOptions, EnqueueOptions, JobQueue, JobType } from './queue.js';
+import { type Executor } from '../store/db.js';
 
 /** What the refusal calls each task type's backlog. */
 const backlogNames: Record<JobType, string> = {

@@ -1,10 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, Job } from '../store/schema.js';
+import type { Executor } from '../store/db.js';
+import type { Job } from '../store/schema.js';
 
 /** Job types and what each refers to; the worker's handler map is checked against this union. */
 export type JobType = 'tts.synthesize' | 'callback.deliver' | 'training.run' | 'voice.clone' | 'consent.verify' | 'video.synthesize';
-
-export type Executor = Kysely<Database> | Transaction<Database>;
 
 export interface EnqueueOptions {
   /** The app the job works for: claims are fair across apps and each app's backlog is capped. */

@@ -1,5 +1,7 @@
 import type { VoiceProfile } from '../engines/tts/engine.js';
-import { Sex } from '../domain/status.js';
+import { Sex, VoiceStatus } from '../domain/status.js';
+import { CHARACTERS } from '../engines/avatar2d/characters.js';
+import type { Page } from '../store/paging.js';
 
 /** A voice anyone can use: the embedded engine's voices. */
 export interface PublicVoice {
@@ -51,23 +53,43 @@ export const avatarCoverKey = (key: string) => `avatars/${key}.jpg`;
 /** Built-in avatars render at this size: portrait, fast on a CPU. */
 export const BUILTIN_RESOLUTION = '720x1280';
 
-export interface Page<T> { pageSize: number; pageNo: number; totalRecord: number; records: T[] }
-
 export function paginate<T>(all: readonly T[], page: number, size: number): Page<T> {
   return { pageSize: size, pageNo: page, totalRecord: all.length, records: all.slice((page - 1) * size, page * size) };
 }
 
+/** A public avatar as the list answers it. */
+export interface PublicAvatarView { id: number; sceneName: string; coverUrl: string; resolution: string }
+/** A public voice as the list answers it. */
+export interface PublicVoiceView { speakerId: string; ttsName: string; ttsFeatures: string; ttsAudition: string; languages: string[]; sex: number; status: number }
+
+/** The public avatars (the built-in characters) and voices (the embedded engine's), as lists and by id. */
 export class CatalogService {
   private readonly byId = new Map(publicVoices.map((v) => [v.speakerId, v]));
+
+  constructor(private readonly fileUrl: (key: string) => string) {}
+
+  listPublicAvatars(q: { page: number; size: number; name?: string }): Page<PublicAvatarView> {
+    const name = q.name?.trim().toLowerCase();
+    const avatars = CHARACTERS.filter((c) => !name || c.sceneName.toLowerCase().includes(name))
+      .map((c) => ({ id: c.id, sceneName: c.sceneName, coverUrl: this.fileUrl(avatarCoverKey(c.key)), resolution: BUILTIN_RESOLUTION }));
+    return paginate(avatars, q.page, q.size);
+  }
 
   publicVoice(speakerId: string): PublicVoice | undefined {
     return this.byId.get(speakerId);
   }
 
-  listPublicVoices(q: { page: number; size: number; name?: string; sex?: number }): Page<PublicVoice> {
+  listPublicVoices(q: { page: number; size: number; name?: string; sex?: number }): Page<PublicVoiceView> {
     const name = q.name?.trim().toLowerCase();
     const matches = publicVoices.filter((v) =>
       (!name || v.ttsName.toLowerCase().includes(name) || v.speakerId.includes(name)) && (q.sex === undefined || v.sex === q.sex));
-    return paginate(matches, q.page, q.size);
+    const page = paginate(matches, q.page, q.size);
+    return {
+      ...page,
+      records: page.records.map((v) => ({
+        speakerId: v.speakerId, ttsName: v.ttsName, ttsFeatures: v.ttsFeatures,
+        ttsAudition: this.fileUrl(auditionKey(v.speakerId)), languages: v.languages, sex: v.sex, status: VoiceStatus.Success,
+      })),
+    };
   }
 }

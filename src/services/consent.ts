@@ -1,18 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
-import { ApiError, notFound } from '../domain/errors.js';
+import { AuthorizeStatus, VoiceStatus } from '../domain/status.js';
+import { ApiError, invalid, notFound } from '../domain/errors.js';
+import { cloneIdOf } from '../domain/speakers.js';
 import type { ConsentRecognizer } from '../engines/consent/recognizer.js';
 import { detectLanguage } from '../engines/consent/recognizer.js';
 import { analyzeVoice } from '../engines/voice/analyze.js';
 import { toWav16kMono } from '../media/ffmpeg.js';
 import { decodeWav } from '../media/wav.js';
-import type { Executor, JobQueue } from '../queue/queue.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
-import type { Consent, ConsentState, Job } from '../store/schema.js';
+import type { App, Consent, ConsentState, Job } from '../store/schema.js';
+import type { MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
+import { type Executor } from '../store/db.js';
 
-export const AuthorizeStatus = { No: 0, Yes: 1 } as const;
 
 /**
  * A consent sentence takes seconds to say. Longer recordings are refused before they are decoded,
@@ -93,15 +96,29 @@ export class ConsentRecords {
  * consent waits for an operator (`dhp consent approve|reject`). The subject's
  * `authorize_status` is 1 exactly when its latest consent is verified or approved.
  */
+export interface ConsentDeps {
+  db: Db;
+  records: ConsentRecords;
+  queue: JobQueue;
+  recognizer: () => Promise<ConsentRecognizer>;
+  media: MediaWorkspace;
+  mediaUrl: MediaUrlCheck;
+  /** Whether an avatar or voice without granted consent is refused (DHP_CONSENT_REQUIRED). */
+  required: boolean;
+}
+
 export class ConsentService {
-  constructor(
-    private readonly db: Db,
-    readonly records: ConsentRecords,
-    private readonly queue: JobQueue,
-    private readonly recognizer: () => Promise<ConsentRecognizer>,
-    private readonly media: MediaWorkspace,
-    readonly required: boolean,
-  ) {}
+  private readonly db: Db;
+  readonly records: ConsentRecords;
+  private readonly queue: JobQueue;
+  private readonly recognizer: () => Promise<ConsentRecognizer>;
+  private readonly media: MediaWorkspace;
+  private readonly mediaUrl: MediaUrlCheck;
+  readonly required: boolean;
+
+  constructor(deps: ConsentDeps) {
+    ({ db: this.db, records: this.records, queue: this.queue, recognizer: this.recognizer, media: this.media, mediaUrl: this.mediaUrl, required: this.required } = deps);
+  }
 
   /**
    * The consent a training or cloning job checks: the one an earlier attempt of the same job
@@ -115,7 +132,27 @@ export class ConsentService {
     return earlier ? Number(earlier.id) : this.records.create(this.db, appPk, subject, subjectId, url, text);
   }
 
-  /** Historical authorization (7.1, 7.2): record a new consent for an existing subject and check it as a task. */
+  /** Historical avatar authorization (7.1): a new consent recording for the training that made `sceneId`. */
+  async authorizeScene(app: App, body: { sceneId: string | number; authorizeUrl: string; authorizeText: string }): Promise<void> {
+    const sceneId = Number(body.sceneId);
+    const training = await this.db.selectFrom('trainings').select('id').where('scene_id', '=', sceneId).where('app_pk', '=', app.id).executeTakeFirst();
+    if (!training) throw notFound(`Scene ${sceneId}`);
+    const url = await this.mediaUrl(app.id, body.authorizeUrl, 'authorizeUrl');
+    await this.submit(app.id, 'training', Number(training.id), url, body.authorizeText.trim());
+  }
+
+  /** Historical voice authorization (7.2): a new consent recording for a cloned voice that did not fail. */
+  async authorizeVoice(app: App, body: { speakerId: string; authorizeUrl: string; authorizeText: string }): Promise<void> {
+    const id = cloneIdOf(body.speakerId);
+    const voice = id === null ? undefined
+      : await this.db.selectFrom('voices').select(['id', 'status']).where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
+    if (!voice) throw notFound(`Voice ${body.speakerId}`);
+    if (voice.status === VoiceStatus.Failed) throw invalid(`speakerId "${body.speakerId}" failed to clone; there is nothing to authorize.`);
+    const url = await this.mediaUrl(app.id, body.authorizeUrl, 'authorizeUrl');
+    await this.submit(app.id, 'voice', Number(voice.id), url, body.authorizeText.trim());
+  }
+
+  /** Records a new consent for an existing subject and checks it as a task. */
   async submit(appPk: number, subject: Consent['subject'], subjectId: number, url: string, text: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const id = await this.records.create(tx, appPk, subject, subjectId, url, text);

@@ -3,7 +3,7 @@ import { ApiError } from '../domain/errors.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/db.js';
 import type { QuotaKind } from '../store/schema.js';
-import type { Executor } from '../queue/queue.js';
+import { type Executor } from '../store/db.js';
 
 export const quotaKinds: readonly QuotaKind[] = ['tts_words', 'fast_duration', 'fast_training', 'voice_clone'];
 

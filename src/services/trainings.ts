@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
-import { ApiError, invalid, notFound } from '../domain/errors.js';
+import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import type { FaceDetector } from '../engines/face/detector.js';
 import { facesInFrames } from '../engines/face/human.js';
@@ -10,18 +10,17 @@ import { buildSceneAssets } from '../media/scene-assets.js';
 import { BankRefused, type Coverage } from '../engines/lipsync/bank.js';
 import { analyseAndStore, coverageComment, type StoredBank } from './mouth-bank.js';
 import { newKey, type Storage } from '../media/storage.js';
-import type { Executor, JobQueue } from '../queue/queue.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
-import { pageOf } from '../store/paging.js';
+import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Training } from '../store/schema.js';
-import { PermanentError } from '../worker/errors.js';
-import type { Page } from './catalog.js';
-import { AuthorizeStatus, type ConsentService } from './consent.js';
+import { type ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
+import { AuthorizeStatus, TrainingStatus } from '../domain/status.js';
+import { type Executor } from '../store/db.js';
 
-export const TrainingStatus = { Pending: 0, Training: 1, Success: 2, Failed: 3, Rejected: 4 } as const;
 const finished: number[] = [TrainingStatus.Success, TrainingStatus.Failed, TrainingStatus.Rejected];
 
 export interface TrainingInput {
@@ -140,13 +139,6 @@ export class TrainingService {
   private withSize() {
     return this.db.selectFrom('trainings').leftJoin('scenes', 'scenes.id', 'trainings.scene_id')
       .selectAll('trainings').select(['scenes.width', 'scenes.height']);
-  }
-
-  /** The caller's training that produced scene `sceneId`, for 7.1. */
-  async bySceneId(app: App, sceneId: number): Promise<Training> {
-    const row = await this.db.selectFrom('trainings').selectAll().where('scene_id', '=', sceneId).where('app_pk', '=', app.id).executeTakeFirst();
-    if (!row) throw notFound(`Scene ${sceneId}`);
-    return row;
   }
 
   /** The job: consent, download, validate, face check, build the scene's assets. */

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH } from '../engines/avatar2d/render.js';
-import { invalid } from '../domain/errors.js';
+import { invalid, PermanentError } from '../domain/errors.js';
 import type { OutputSpec } from '../domain/video-output.js';
 import { canWriteWebm, fitBackground, GreenScreenError, keyColor, reformatVideo, toWebm } from '../media/output-format.js';
-import { PermanentError } from '../worker/errors.js';
 import type { MediaWorkspace } from './workspace.js';
 
 /**

@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
+import { SynthesisStatus } from '../domain/status.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
-import { ApiError, invalid, notFound } from '../domain/errors.js';
+import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import { findCharacter, type CharacterDef } from '../engines/avatar2d/characters.js';
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, renderAvatarVideo } from '../engines/avatar2d/render.js';
@@ -21,12 +22,11 @@ import { analyseAndStore, loadBank } from './mouth-bank.js';
 import { readFile } from 'node:fs/promises';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
-import type { Executor, JobQueue } from '../queue/queue.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
-import { pageOf } from '../store/paging.js';
+import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Scene, Video } from '../store/schema.js';
-import { PermanentError } from '../worker/errors.js';
-import type { CatalogService, Page } from './catalog.js';
+import type { CatalogService } from './catalog.js';
 import type { ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
@@ -35,8 +35,8 @@ import { changesOutput, changesPicture, outputSpec, type OutputRequest, type Out
 import { assertProducible, builtinLook, formatOf, inFormat, reformatTrained } from './video-output.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
+import { type Executor } from '../store/db.js';
 
-export const SynthesisStatus = { Editing: -1, Queued: 1, Processing: 2, Success: 3, Failed: 4, Canceled: 6, TaskFailed: 7 } as const;
 const active: number[] = [SynthesisStatus.Queued, SynthesisStatus.Processing];
 const final: number[] = [SynthesisStatus.Success, SynthesisStatus.Failed, SynthesisStatus.Canceled, SynthesisStatus.TaskFailed];
 

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
-import { invalid, notFound } from '../domain/errors.js';
-import { Sex, VoiceStatus } from '../domain/status.js';
+import { invalid, notFound, PermanentError } from '../domain/errors.js';
+import { Sex, VoiceStatus, AuthorizeStatus } from '../domain/status.js';
 import { formatDateTime } from '../domain/text.js';
+import { cloneIdOf, cloneSpeakerId } from '../domain/speakers.js';
 import { detectLanguage } from '../engines/consent/recognizer.js';
 import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
 import { analyzeVoice, checkSample } from '../engines/voice/analyze.js';
@@ -12,16 +13,15 @@ import { matchProfile } from '../engines/voice/match.js';
 import { runFfmpeg, tenantInput } from '../media/ffmpeg.js';
 import { newKey, type Storage } from '../media/storage.js';
 import { decodeWav } from '../media/wav.js';
-import type { Executor, JobQueue } from '../queue/queue.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
-import { pageOf } from '../store/paging.js';
+import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Voice } from '../store/schema.js';
-import { PermanentError } from '../worker/errors.js';
-import type { Page } from './catalog.js';
-import { AuthorizeStatus, type ConsentService } from './consent.js';
+import { type ConsentService } from './consent.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
+import { type Executor } from '../store/db.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
 
@@ -32,12 +32,6 @@ export interface VoiceView {
 
 export interface VoiceListQuery { page: number; size: number; sex?: number; status?: number; expireStartTime?: string; expireEndTime?: string }
 
-const PREFIX = 'C_';
-export const cloneSpeakerId = (id: number) => `${PREFIX}${id}`;
-export function cloneIdOf(speakerId: string): number | null {
-  const m = /^C_(\d{1,15})$/.exec(speakerId);
-  return m ? Number(m[1]) : null;
-}
 const ref = (id: number) => `voice:${id}`;
 /** The longest voice sample (checkSample's default limit). */
 const SAMPLE_MAX_MS = 60_000;
@@ -122,7 +116,7 @@ export class VoiceService {
     return v?.profile ? (JSON.parse(v.profile) as VoiceProfile) : null;
   }
 
-  async own(app: App, speakerId: string, field?: string): Promise<Voice> {
+  private async own(app: App, speakerId: string, field?: string): Promise<Voice> {
     const id = cloneIdOf(speakerId);
     const v = id === null ? undefined : await this.db.selectFrom('voices').selectAll().where('id', '=', id).where('app_pk', '=', app.id).executeTakeFirst();
     if (!v) {

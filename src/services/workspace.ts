@@ -3,7 +3,7 @@ import type { SafeHttp } from '../media/safe-http.js';
 import type { MediaTools } from '../media/ffmpeg.js';
 import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
-import { PermanentError } from '../worker/errors.js';
+import { PermanentError } from '../domain/errors.js';
 
 const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file', image: 'an image file (JPEG or PNG)' } as const;
 

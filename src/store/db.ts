@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, SqliteDialect, type Transaction, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.js';
 import { migrate } from './migrations.js';
 
 export type Db = Kysely<Database>;
+
+/** The database or a transaction on it: what a step that may join its caller's transaction takes. */
+export type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * The embedded store: one SQLite file in WAL mode. A busy timeout lets a second

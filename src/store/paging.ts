@@ -1,4 +1,5 @@
-import type { Page } from '../services/catalog.js';
+/** One page of a list, as every list endpoint answers it. */
+export interface Page<T> { pageSize: number; pageNo: number; totalRecord: number; records: T[] }
 
 /**
  * One page of a list endpoint: the total and the rows, fetched together, mapped

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { backoffMs } from '../domain/backoff.js';
 import type { ClaimOptions, JobQueue, JobType } from '../queue/queue.js';
 import type { Job } from '../store/schema.js';
-import { PermanentError } from './errors.js';
+import { PermanentError } from '../domain/errors.js';
 
 export interface JobHandler {
   run(job: Job): Promise<void>;

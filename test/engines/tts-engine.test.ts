@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { TtsInputError, type SynthesisResult, type WordTiming } from '../../src/engines/tts/engine.js';
+import { TtsInputError, type SynthesisResult } from '../../src/engines/tts/engine.js';
 import { EspeakEngine, buildTimings } from '../../src/engines/tts/espeak.js';
 import type { RawEvent } from '../../src/engines/tts/espeak-worker.js';
-import { buildCues, formatSrt, parseSrt } from '../../src/media/srt.js';
+import { buildCues, formatSrt, parseSrt, type WordTiming } from '../../src/media/srt.js';
 import { decodeWav, encodeWavPcm16 } from '../../src/media/wav.js';
 
 // ---------------------------------------------------------------------------------------------

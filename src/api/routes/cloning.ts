@@ -1,5 +1,3 @@
-import { VoiceStatus } from '../../domain/status.js';
-import { invalid } from '../../domain/errors.js';
 import {
   AccessTokenQuery, AuthorizeSceneBody, AuthorizeSpeakerBody, ClonedVoice, CloneBody, CloneListQuery, Envelope, IdParam, Page, PageQuery,
   SpeakerParam, TrainingCreateBody, TrainingCreateV2Body, TrainingCreated, TrainingRecord,
@@ -56,13 +54,7 @@ export const cloningRoutes: RoutePlugin = (api, s) => {
       description: 'Checks the consent recording as a task; the result shows as authorizeStatus in 3.4.',
       querystring: AccessTokenQuery, body: AuthorizeSceneBody, response: { 200: Envelope(Type.Boolean()) },
     },
-  }, async (req) => {
-    const sceneId = Number(req.body.sceneId);
-    const training = await s.trainings.bySceneId(req.tenant, sceneId);
-    const url = await s.mediaUrl(req.tenant.id, req.body.authorizeUrl, 'authorizeUrl');
-    await s.consent.submit(req.tenant.id, 'training', Number(training.id), url, req.body.authorizeText.trim());
-    return ok(true);
-  });
+  }, async (req) => { await s.consent.authorizeScene(req.tenant, req.body); return ok(true); });
 
   api.post('/openapi/speaker/v3/authorize', {
     schema: {
@@ -70,11 +62,5 @@ export const cloningRoutes: RoutePlugin = (api, s) => {
       description: 'Checks the consent recording as a task; the result shows as authorizeStatus in 4.4.',
       querystring: AccessTokenQuery, body: AuthorizeSpeakerBody, response: { 200: Envelope(Type.Boolean()) },
     },
-  }, async (req) => {
-    const voice = await s.voices.own(req.tenant, req.body.speakerId);
-    if (voice.status === VoiceStatus.Failed) throw invalid(`speakerId "${req.body.speakerId}" failed to clone; there is nothing to authorize.`);
-    const url = await s.mediaUrl(req.tenant.id, req.body.authorizeUrl, 'authorizeUrl');
-    await s.consent.submit(req.tenant.id, 'voice', Number(voice.id), url, req.body.authorizeText.trim());
-    return ok(true);
-  });
+  }, async (req) => { await s.consent.authorizeVoice(req.tenant, req.body); return ok(true); });
 };

@@ -1,6 +1,8 @@
 // The text-to-speech engine contract. The embedded espeak engine is the first implementation;
 // voice clones and remote neural engines are meant to plug in behind the same interface.
 
+import type { WordTiming } from '../../media/srt.js';
+
 /** Everything an engine needs to speak in a particular voice. */
 export interface VoiceProfile {
   /** Discriminator so other engines can add their own profile shapes later. */
@@ -11,16 +13,6 @@ export interface VoiceProfile {
   pitch?: number;
   rate?: number;
   range?: number;
-}
-
-export interface WordTiming {
-  /** The word as it appears in the input, i.e. `input.slice(charStart, charEnd)`. */
-  text: string;
-  startMs: number;
-  endMs: number;
-  /** JS string (UTF-16) indexes into the input text; end exclusive. */
-  charStart: number;
-  charEnd: number;
 }
 
 export interface PhonemeTiming {

@@ -2,10 +2,11 @@
 // plus the conversion of espeak's raw events into word and phoneme timings.
 
 import { Worker } from 'node:worker_threads';
-import type { PhonemeTiming, SynthesisResult, TtsEngine, VoiceProfile, WordTiming } from './engine.js';
+import type { PhonemeTiming, SynthesisResult, TtsEngine, VoiceProfile } from './engine.js';
 import { TtsInputError } from './engine.js';
 import type { RawEvent, SynthRequest, SynthResponse } from './espeak-worker.js';
 import { escapeMarkup } from './plain-text.js';
+import { type WordTiming } from '../../media/srt.js';
 
 const DEFAULTS = { rate: 175, pitch: 50, range: 50 } as const;
 const LIMITS = { rate: [80, 450], pitch: [0, 100], range: [0, 100] } as const;
