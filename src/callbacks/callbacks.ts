@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { CallbackStatus } from '../domain/status.js';
+import { taskOfCallback, type CallbackTaskType } from '../domain/tasks.js';
 import { HttpFetchError, UnsafeUrlError, type SafeHttp } from '../media/safe-http.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
@@ -8,14 +9,7 @@ import { DELIVERY_ID_HEADER, signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } 
 import { PermanentError } from '../domain/errors.js';
 import { type Executor } from '../store/db.js';
 
-/** The spec's callback task types and the table whose `callback_status` each one reports into. */
-export const callbackTargets = {
-  'tts-synthesis': 'tts_syntheses',
-  'video-training': 'trainings',
-  'voice-clone': 'voices',
-  'video-synthesis': 'videos',
-} as const;
-export type CallbackTaskType = keyof typeof callbackTargets;
+export type { CallbackTaskType };
 
 export interface CallbackMetrics { callbackOutcome(outcome: 'delivered' | 'retry' | 'failed'): void }
 
@@ -95,7 +89,7 @@ export class CallbackService {
     const now = this.clock.now();
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable('callbacks').set({ state, last_error: error, updated_at: now }).where('id', '=', id).execute();
-      await tx.updateTable(callbackTargets[taskType])
+      await tx.updateTable(taskOfCallback(taskType).table)
         .set({ callback_status: state === 'delivered' ? CallbackStatus.Success : CallbackStatus.Failed })
         .where('id', '=', resourceId).execute();
     });

@@ -28,7 +28,8 @@ export interface UsedSignaturesTable {
   expires_at: number;
 }
 
-export type QuotaKind = 'tts_words' | 'fast_duration' | 'fast_training' | 'voice_clone';
+import type { QuotaKind } from '../domain/tasks.js';
+export type { QuotaKind };
 
 export interface QuotasTable {
   app_pk: number;
