@@ -11,14 +11,15 @@ import { SafeHttp } from './media/safe-http.js';
 import { EspeakEngine } from './engines/tts/espeak.js';
 import type { TtsEngine } from './engines/tts/engine.js';
 import { QuotaService } from './services/quota.js';
+import { TaskLifecycle } from './services/lifecycle.js';
 import { AppsService } from './services/apps.js';
 import { AuthService } from './services/auth.js';
 import { TtsService } from './services/tts.js';
 import { CallbackService } from './callbacks/callbacks.js';
 import { Idempotency } from './api/idempotency.js';
 import { RateLimiter } from './api/rate-limit.js';
-import { Worker, type HandlerMap, type JobHandler } from './worker/worker.js';
-import type { Job } from './store/schema.js';
+import { Worker } from './worker/worker.js';
+import { jobHandlers } from './worker/handlers.js';
 import { locateMediaTools, type MediaTools } from './media/ffmpeg.js';
 import { HumanFaceDetector } from './engines/face/human.js';
 import type { FaceDetector } from './engines/face/detector.js';
@@ -28,12 +29,8 @@ import { ConsentRecords, ConsentService } from './services/consent.js';
 import { TrainingService } from './services/trainings.js';
 import { VoiceService } from './services/voices.js';
 import { VideoService } from './services/videos.js';
-import { CHARACTERS } from './engines/avatar2d/characters.js';
-import { renderCover } from './engines/avatar2d/render.js';
-import { auditionKey, avatarCoverKey, CatalogService, publicVoices } from './services/catalog.js';
+import { CatalogService } from './services/catalog.js';
 import { DuixFace2FaceEngine } from './engines/lipsync/duix.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { UploadService } from './services/uploads.js';
 import { checkMediaUrl, type MediaUrlCheck } from './services/urls.js';
 import { buildServer } from './api/server.js';
@@ -68,7 +65,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const quota = new QuotaService(db, clock);
   const auth = new AuthService(db, clock, config);
   const apps = new AppsService(db, quota, clock, config.defaultQuota, (appPk) => auth.forgetApp(appPk));
-  const catalog = new CatalogService(fileUrl);
+  const catalog = new CatalogService({ fileUrl, storage, engine });
   const callbacks = new CallbackService(db, queue, http, clock, metrics, { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs });
 
   // Heavy parts start on first use; ffmpeg is probed at listen() so a broken install is reported at boot.
@@ -95,12 +92,19 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     return checked;
   };
   const consent = new ConsentService({ db, records: new ConsentRecords(db, clock), queue, recognizer, media, mediaUrl, required: config.consentRequired });
-  const voices = new VoiceService(db, queue, quota, consent, media, engine, storage, callbacks, clock, fileUrl,
-    { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl });
-  const trainings = new TrainingService(db, queue, quota, consent, media, faces, storage, callbacks, clock, fileUrl, {
-    allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds, mediaUrl,
-    // A configured lip-sync service does the work itself; the mouth bank would go unused.
-    lipsync: config.lipsyncUrl ? 'off' : config.lipsync,
+  const lifecycle = new TaskLifecycle({ quota, callbacks, clock });
+  const tasks = { db, queue, quota, lifecycle, storage, clock, fileUrl };
+  const voices = new VoiceService({
+    ...tasks, consent, media, engine,
+    opts: { allowPrivateNetwork: config.allowPrivateNetwork, lifetimeMs: config.voiceLifetimeDays * 86_400_000, mediaUrl },
+  });
+  const trainings = new TrainingService({
+    ...tasks, consent, media, faces,
+    opts: {
+      allowPrivateNetwork: config.allowPrivateNetwork, minSeconds: config.trainingMinSeconds, maxSeconds: config.trainingMaxSeconds, mediaUrl,
+      // A configured lip-sync service does the work itself; the mouth bank would go unused.
+      lipsync: config.lipsyncUrl ? 'off' : config.lipsync,
+    },
   });
   const lipsync = config.lipsyncUrl && config.lipsyncLocalDir
     ? new DuixFace2FaceEngine({
@@ -108,32 +112,18 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       shared: { localDir: config.lipsyncLocalDir, remoteDir: config.lipsyncRemoteDir ?? config.lipsyncLocalDir },
     })
     : null;
-  const videos = new VideoService(db, queue, quota, catalog, voices, consent, engine, media, storage, callbacks, clock, fileUrl, lipsync,
-    { allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl, embeddedLipsync: config.lipsync === 'embedded', faces });
-  const tts = new TtsService(db, queue, quota, catalog, voices, engine, storage, callbacks, clock, fileUrl,
-    { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork });
-
-  const taskBackoff = { baseMs: config.taskBackoffBaseMs, maxMs: config.taskBackoffMaxMs };
-  // A user task: retried with the task backoff; its final failure reason asks the user to resubmit.
-  const task = (what: string, service: { run(job: Job): Promise<void>; giveUp(job: Job, reason: string): Promise<void> }): JobHandler => ({
-    run: (job) => service.run(job),
-    giveUp: (job, reason) => service.giveUp(job, reason),
-    backoff: taskBackoff,
-    exhaustedReason: (job) => `${what} failed ${job.attempts} times on the server's side; submit it again, and tell the operator if it keeps failing (job ${job.id}).`,
-  });
-  const handlers: HandlerMap = {
-    'tts.synthesize': task('Speech synthesis', tts),
-    'training.run': task('Avatar training', trainings),
-    'voice.clone': task('Voice cloning', voices),
-    'consent.verify': task('The consent check', consent),
-    'video.synthesize': task('Video synthesis', videos),
-    'callback.deliver': {
-      run: (job) => callbacks.deliver(job),
-      giveUp: (job, reason) => callbacks.giveUp(job, reason),
-      backoff: { baseMs: config.callbackBackoffBaseMs, maxMs: config.callbackBackoffMaxMs },
-      exhaustedReason: (job, last) => `callback not acknowledged after ${job.attempts} attempts; last: ${last}`,
+  const videos = new VideoService({
+    ...tasks, catalog, voices, consent, engine, media, lipsync,
+    opts: {
+      allowPrivateNetwork: config.allowPrivateNetwork, maxChars: config.ttsMaxChars, maxAudioSeconds: config.videoMaxAudioSeconds, mediaUrl,
+      embeddedLipsync: config.lipsync === 'embedded', faces,
     },
-  };
+  });
+  const tts = new TtsService({
+    ...tasks, catalog, voices, engine, opts: { maxChars: config.ttsMaxChars, allowPrivateNetwork: config.allowPrivateNetwork },
+  });
+
+  const handlers = jobHandlers({ tts, trainings, voices, consent, videos, callbacks }, config);
   const worker = new Worker(queue, handlers, clock, log.child({ part: 'worker' }), metrics,
     {
       concurrency: config.workerConcurrency, leaseMs: config.taskLeaseMs,
@@ -164,8 +154,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
         const port = new URL(address).port;
         baseUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       }
-      await ensureAuditions(services, log);
-      await ensureAvatarCovers(services);
+      await catalog.prepare(log);
       try {
         const t = await tools();
         log.info({ ffmpeg: t.ffmpeg, version: t.ffmpegVersion, source: t.source }, 'media tools ready');
@@ -191,35 +180,6 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
       await db.destroy();
     },
   };
-}
-
-/** Each built-in avatar's cover, drawn once and kept. */
-async function ensureAvatarCovers(s: Services): Promise<void> {
-  const missing = [];
-  for (const c of CHARACTERS) if (!(await s.storage.exists(avatarCoverKey(c.key)))) missing.push(c);
-  if (!missing.length) return;
-  const dir = await mkdtemp(path.join(tmpdir(), 'dhp-covers-'));
-  try {
-    const [w, h] = '720x1280'.split('x').map(Number);
-    for (const c of missing) {
-      const file = path.join(dir, `${c.key}.jpg`);
-      await renderCover(String(c.id), file, { width: w, height: h });
-      await s.storage.put(avatarCoverKey(c.key), await readFile(file));
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Each public voice's demo clip (ttsAudition) is real speech, made once and kept. */
-async function ensureAuditions(s: Services, log: Logger): Promise<void> {
-  for (const v of publicVoices) {
-    const key = auditionKey(v.speakerId);
-    if (await s.storage.exists(key)) continue;
-    const result = await s.engine.synthesize(v.demo, v.profile);
-    await s.storage.put(key, result.wav);
-    log.debug({ speakerId: v.speakerId }, 'made voice audition');
-  }
 }
 
 /** Runs `fn` once and shares its promise; a failure is kept too, so every caller sees the same sentence. */

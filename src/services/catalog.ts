@@ -1,4 +1,10 @@
-import type { VoiceProfile } from '../engines/tts/engine.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
+import { renderCover } from '../engines/avatar2d/render.js';
+import type { Storage } from '../media/storage.js';
 import { Sex, VoiceStatus } from '../domain/status.js';
 import { CHARACTERS } from '../engines/avatar2d/characters.js';
 import type { Page } from '../store/paging.js';
@@ -66,7 +72,38 @@ export interface PublicVoiceView { speakerId: string; ttsName: string; ttsFeatur
 export class CatalogService {
   private readonly byId = new Map(publicVoices.map((v) => [v.speakerId, v]));
 
-  constructor(private readonly fileUrl: (key: string) => string) {}
+  private readonly fileUrl: (key: string) => string;
+  private readonly storage: Storage;
+  private readonly engine: TtsEngine;
+
+  constructor(deps: { fileUrl: (key: string) => string; storage: Storage; engine: TtsEngine }) {
+    ({ fileUrl: this.fileUrl, storage: this.storage, engine: this.engine } = deps);
+  }
+
+  /** Start-up: each public voice's demo clip and each built-in avatar's cover, made once and kept. */
+  async prepare(log?: Logger): Promise<void> {
+    for (const v of publicVoices) {
+      const key = auditionKey(v.speakerId);
+      if (await this.storage.exists(key)) continue;
+      const result = await this.engine.synthesize(v.demo, v.profile);
+      await this.storage.put(key, result.wav);
+      log?.debug({ speakerId: v.speakerId }, 'made voice audition');
+    }
+    const missing = [];
+    for (const c of CHARACTERS) if (!(await this.storage.exists(avatarCoverKey(c.key)))) missing.push(c);
+    if (!missing.length) return;
+    const dir = await mkdtemp(path.join(tmpdir(), 'dhp-covers-'));
+    try {
+      const [width, height] = BUILTIN_RESOLUTION.split('x').map(Number);
+      for (const c of missing) {
+        const file = path.join(dir, `${c.key}.jpg`);
+        await renderCover(String(c.id), file, { width, height });
+        await this.storage.put(avatarCoverKey(c.key), await readFile(file));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 
   listPublicAvatars(q: { page: number; size: number; name?: string }): Page<PublicAvatarView> {
     const name = q.name?.trim().toLowerCase();

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Clock } from '../clock.js';
-import type { CallbackService } from '../callbacks/callbacks.js';
 import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import type { FaceDetector } from '../engines/face/detector.js';
@@ -15,13 +14,15 @@ import type { Db } from '../store/db.js';
 import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Training } from '../store/schema.js';
 import { type ConsentService } from './consent.js';
+import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
 import { AuthorizeStatus, TrainingStatus } from '../domain/status.js';
+import { tasks } from '../domain/tasks.js';
 import { type Executor } from '../store/db.js';
 
-const finished: number[] = [TrainingStatus.Success, TrainingStatus.Failed, TrainingStatus.Rejected];
+const finished: readonly number[] = tasks.training.final;
 
 export interface TrainingInput {
   id?: number | null; name: string; videoUrl: string;
@@ -55,20 +56,36 @@ const CONSENT_PENDING_REQUIRED = 'Trained without a consent recording: authorize
 const CONSENT_PENDING_OPTIONAL = 'Trained without a consent recording: authorizeStatus stays 0 until consent is verified (POST /openapi/video/v3/authorize) or an operator approves it; this server does not require consent (DHP_CONSENT_REQUIRED=false), so the avatar is usable now.';
 
 /** Rapid avatar cloning (section 3): a training video becomes a scene usable as sceneId. */
+export interface TrainingDeps {
+  db: Db;
+  queue: JobQueue;
+  quota: QuotaService;
+  consent: ConsentService;
+  media: MediaWorkspace;
+  faces: () => Promise<FaceDetector>;
+  storage: Storage;
+  lifecycle: TaskLifecycle;
+  clock: Clock;
+  fileUrl: (key: string) => string;
+  opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck; lipsync: 'embedded' | 'off' };
+}
+
 export class TrainingService {
-  constructor(
-    private readonly db: Db,
-    private readonly queue: JobQueue,
-    private readonly quota: QuotaService,
-    private readonly consent: ConsentService,
-    private readonly media: MediaWorkspace,
-    private readonly faces: () => Promise<FaceDetector>,
-    private readonly storage: Storage,
-    private readonly callbacks: CallbackService,
-    private readonly clock: Clock,
-    private readonly fileUrl: (key: string) => string,
-    private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck; lipsync: 'embedded' | 'off' },
-  ) {}
+  private readonly db: Db;
+  private readonly queue: JobQueue;
+  private readonly quota: QuotaService;
+  private readonly consent: ConsentService;
+  private readonly media: MediaWorkspace;
+  private readonly faces: () => Promise<FaceDetector>;
+  private readonly storage: Storage;
+  private readonly lifecycle: TaskLifecycle;
+  private readonly clock: Clock;
+  private readonly fileUrl: (key: string) => string;
+  private readonly opts: { allowPrivateNetwork: boolean; minSeconds: number; maxSeconds: number; mediaUrl: MediaUrlCheck; lipsync: 'embedded' | 'off' };
+
+  constructor(deps: TrainingDeps) {
+    ({ db: this.db, queue: this.queue, quota: this.quota, consent: this.consent, media: this.media, faces: this.faces, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, opts: this.opts } = deps);
+  }
 
   async create(app: App, input: TrainingInput): Promise<{ trainingId: number }> {
     if (input.level !== 1) throw invalid(`level must be 1 (Rapid Avatar Cloning); got ${input.level}.`);
@@ -225,19 +242,15 @@ export class TrainingService {
   }
 
   private async finishIn(tx: Executor, t: Training, status: number, comment: string) {
-    const updated = await tx.updateTable('trainings').set({ status, comment, updated_at: this.clock.now() })
-      .where('id', '=', t.id).where('status', 'not in', finished).returningAll().executeTakeFirst();
-    if (!updated) return;
-    if (status === TrainingStatus.Success) await this.quota.charge(tx, t.app_pk, 'fast_training', ref({ id: Number(t.id), run: t.run }));
-    else await this.quota.refund(tx, t.app_pk, 'fast_training', ref({ id: Number(t.id), run: t.run }));
-    if (!updated.callback_url) return;
-    const v = this.view(updated);
-    await this.callbacks.schedule(tx, {
-      appPk: t.app_pk, taskType: 'video-training', resourceId: v.id, url: updated.callback_url,
-      data: {
-        id: v.id, result: status === TrainingStatus.Success ? 'success' : 'fail', reason: v.comment, title: v.title,
-        sceneId: v.sceneId, coverUrl: v.coverUrl, authorizeStatus: v.authorizeStatus, status: v.status,
-        createTime: Number(updated.created_at), updateTime: Number(updated.updated_at),
+    await this.lifecycle.settle(tx, 'training', Number(t.id), {
+      status, fields: { comment }, quotaRef: ref({ id: Number(t.id), run: t.run }),
+      callbackData: (row) => {
+        const v = this.view(row);
+        return {
+          id: v.id, result: status === TrainingStatus.Success ? 'success' : 'fail', reason: v.comment, title: v.title,
+          sceneId: v.sceneId, coverUrl: v.coverUrl, authorizeStatus: v.authorizeStatus, status: v.status,
+          createTime: Number(row.created_at), updateTime: Number(row.updated_at),
+        };
       },
     });
   }

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import type { CallbackService } from '../callbacks/callbacks.js';
 import { invalid, notFound, PermanentError } from '../domain/errors.js';
 import { CallbackStatus, TtsStatus } from '../domain/status.js';
 import { countChars, formatDateTime } from '../domain/text.js';
@@ -11,6 +10,7 @@ import type { Db } from '../store/db.js';
 import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, TtsSynthesis } from '../store/schema.js';
 import type { CatalogService } from './catalog.js';
+import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl } from './urls.js';
@@ -32,20 +32,36 @@ export interface TtsView {
 const ref = (id: number) => `tts:${id}`;
 
 /** Audio synthesis (section 6): accept, synthesize to WAV + SRT, charge, call back. */
+export interface TtsDeps {
+  db: Db;
+  queue: JobQueue;
+  quota: QuotaService;
+  catalog: CatalogService;
+  voices: VoiceService;
+  engine: TtsEngine;
+  storage: Storage;
+  lifecycle: TaskLifecycle;
+  clock: Clock;
+  fileUrl: (key: string) => string;
+  opts: { maxChars: number; allowPrivateNetwork: boolean };
+}
+
 export class TtsService {
-  constructor(
-    private readonly db: Db,
-    private readonly queue: JobQueue,
-    private readonly quota: QuotaService,
-    private readonly catalog: CatalogService,
-    private readonly voices: VoiceService,
-    private readonly engine: TtsEngine,
-    private readonly storage: Storage,
-    private readonly callbacks: CallbackService,
-    private readonly clock: Clock,
-    private readonly fileUrl: (key: string) => string,
-    private readonly opts: { maxChars: number; allowPrivateNetwork: boolean },
-  ) {}
+  private readonly db: Db;
+  private readonly queue: JobQueue;
+  private readonly quota: QuotaService;
+  private readonly catalog: CatalogService;
+  private readonly voices: VoiceService;
+  private readonly engine: TtsEngine;
+  private readonly storage: Storage;
+  private readonly lifecycle: TaskLifecycle;
+  private readonly clock: Clock;
+  private readonly fileUrl: (key: string) => string;
+  private readonly opts: { maxChars: number; allowPrivateNetwork: boolean };
+
+  constructor(deps: TtsDeps) {
+    ({ db: this.db, queue: this.queue, quota: this.quota, catalog: this.catalog, voices: this.voices, engine: this.engine, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, opts: this.opts } = deps);
+  }
 
   /** Finished records whose callback is settled never change again. */
   private readonly settled = new SettledViews<TtsView>();
@@ -114,36 +130,23 @@ export class TtsService {
     await this.storage.put(audioKey, result.wav);
     await this.storage.put(srtKey, Buffer.from(formatSrt(cues), 'utf8'));
 
-    const now = this.clock.now();
-    await this.db.transaction().execute(async (tx) => {
-      const updated = await tx.updateTable('tts_syntheses').set({
-        status: TtsStatus.Success, duration_ms: Math.round(result.durationMs), audio_key: audioKey, srt_key: srtKey, reason: null, updated_at: now,
-      }).where('id', '=', row.id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).returningAll().executeTakeFirst();
-      if (!updated) return;
-      await this.quota.charge(tx, row.app_pk, 'tts_words', ref(row.id));
-      await this.scheduleCallback(tx, updated);
-    });
+    await this.db.transaction().execute((tx) => this.lifecycle.settle(tx, 'tts', Number(row.id), {
+      status: TtsStatus.Success, quotaRef: ref(Number(row.id)), callbackData: (r) => this.callbackData(r),
+      fields: { duration_ms: Math.round(result.durationMs), audio_key: audioKey, srt_key: srtKey, reason: null },
+    }));
   }
 
   /** The job failed for good: mark it, refund the reservation, tell the caller. */
   async giveUp(job: Job, reason: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const updated = await tx.updateTable('tts_syntheses').set({ status: TtsStatus.Failed, reason, updated_at: this.clock.now() })
-        .where('id', '=', job.ref_id).where('status', 'not in', [TtsStatus.Success, TtsStatus.Failed]).returningAll().executeTakeFirst();
-      if (!updated) return;
-      await this.quota.refund(tx, updated.app_pk, 'tts_words', ref(updated.id));
-      await this.scheduleCallback(tx, updated);
-    });
+    await this.db.transaction().execute((tx) => this.lifecycle.settle(tx, 'tts', job.ref_id, {
+      status: TtsStatus.Failed, fields: { reason }, quotaRef: ref(job.ref_id), callbackData: (r) => this.callbackData(r),
+    }));
   }
 
-  private async scheduleCallback(tx: Parameters<CallbackService['schedule']>[0], row: TtsSynthesis) {
-    if (!row.callback_url) return;
+  /** The spec's fields (id, status, duration, ttsUrl), plus srtUrl and reason as additions. */
+  private callbackData(row: TtsSynthesis) {
     const v = this.view(row);
-    // The spec's fields (id, status, duration, ttsUrl), plus srtUrl and reason as additions.
-    await this.callbacks.schedule(tx, {
-      appPk: row.app_pk, taskType: 'tts-synthesis', resourceId: v.id, url: row.callback_url,
-      data: { id: v.id, status: v.status, duration: v.duration ?? 0, ttsUrl: v.ttsUrl ?? '', srtUrl: v.srtUrl, reason: v.reason },
-    });
+    return { id: v.id, status: v.status, duration: v.duration ?? 0, ttsUrl: v.ttsUrl ?? '', srtUrl: v.srtUrl, reason: v.reason };
   }
 
   private view(r: TtsSynthesis): TtsView {

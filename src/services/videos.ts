@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { SynthesisStatus } from '../domain/status.js';
-import type { CallbackService } from '../callbacks/callbacks.js';
+import { tasks } from '../domain/tasks.js';
 import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import { findCharacter, type CharacterDef } from '../engines/avatar2d/characters.js';
@@ -28,6 +28,7 @@ import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Scene, Video } from '../store/schema.js';
 import type { CatalogService } from './catalog.js';
 import type { ConsentService } from './consent.js';
+import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
@@ -37,8 +38,8 @@ import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 import { type Executor } from '../store/db.js';
 
-const active: number[] = [SynthesisStatus.Queued, SynthesisStatus.Processing];
-const final: number[] = [SynthesisStatus.Success, SynthesisStatus.Failed, SynthesisStatus.Canceled, SynthesisStatus.TaskFailed];
+const active: readonly number[] = tasks.video.active;
+const final: readonly number[] = tasks.video.final;
 
 export interface VideoInput {
   videoName?: string | null; sceneId: string | number; audioUrl?: string | null; text?: string | null;
@@ -70,27 +71,50 @@ const CHARGE_HEADROOM_MS = 1000;
  * with mouths from their own training video (the embedded lip-sync), unless
  * DHP_LIPSYNC=off keeps the plain loop.
  */
+export interface VideoDeps {
+  db: Db;
+  queue: JobQueue;
+  quota: QuotaService;
+  catalog: CatalogService;
+  voices: VoiceService;
+  consent: ConsentService;
+  engine: TtsEngine;
+  media: MediaWorkspace;
+  storage: Storage;
+  lifecycle: TaskLifecycle;
+  clock: Clock;
+  fileUrl: (key: string) => string;
+  lipsync: LipsyncEngine | null;
+  opts: {
+    allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck;
+    /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
+    embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
+    };
+}
+
 export class VideoService {
-  constructor(
-    private readonly db: Db,
-    private readonly queue: JobQueue,
-    private readonly quota: QuotaService,
-    private readonly catalog: CatalogService,
-    private readonly voices: VoiceService,
-    private readonly consent: ConsentService,
-    private readonly engine: TtsEngine,
-    private readonly media: MediaWorkspace,
-    private readonly storage: Storage,
-    private readonly callbacks: CallbackService,
-    private readonly clock: Clock,
-    private readonly fileUrl: (key: string) => string,
-    private readonly lipsync: LipsyncEngine | null,
-    private readonly opts: {
+  private readonly db: Db;
+  private readonly queue: JobQueue;
+  private readonly quota: QuotaService;
+  private readonly catalog: CatalogService;
+  private readonly voices: VoiceService;
+  private readonly consent: ConsentService;
+  private readonly engine: TtsEngine;
+  private readonly media: MediaWorkspace;
+  private readonly storage: Storage;
+  private readonly lifecycle: TaskLifecycle;
+  private readonly clock: Clock;
+  private readonly fileUrl: (key: string) => string;
+  private readonly lipsync: LipsyncEngine | null;
+  private readonly opts: {
       allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck;
       /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
       embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
-    },
-  ) {}
+    };
+
+  constructor(deps: VideoDeps) {
+    ({ db: this.db, queue: this.queue, quota: this.quota, catalog: this.catalog, voices: this.voices, consent: this.consent, engine: this.engine, media: this.media, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, lipsync: this.lipsync, opts: this.opts } = deps);
+  }
 
   /** Ended videos never change again. */
   private readonly settled = new SettledViews<VideoView>();
@@ -400,21 +424,16 @@ export class VideoService {
 
   private async finishIn(tx: Executor, v: Video, status: number, reason: string | null,
     made: { keys: { video: string; cover: string; srt: string | null }; durationMs: number } | null) {
-    const updated = await tx.updateTable('videos').set({
-      status, fail_reason: reason, updated_at: this.clock.now(),
-      ...(made ? { video_key: made.keys.video, cover_key: made.keys.cover, srt_key: made.keys.srt, duration_ms: made.durationMs } : {}),
-    }).where('id', '=', v.id).where('status', 'in', active).returningAll().executeTakeFirst();
-    if (!updated) return;
-    if (status === SynthesisStatus.Success) await this.quota.charge(tx, v.app_pk, 'fast_duration', ref(Number(v.id)), made?.durationMs);
-    else await this.quota.refund(tx, v.app_pk, 'fast_duration', ref(Number(v.id)));
-    if (!updated.callback_url) return;
-    const view = this.view(updated);
-    await this.callbacks.schedule(tx, {
-      appPk: v.app_pk, taskType: 'video-synthesis', resourceId: view.id, url: updated.callback_url,
-      data: {
-        id: view.id, videoName: view.videoName, result: status === SynthesisStatus.Success ? 'success' : 'fail', failReason: view.failReason,
-        videoUrl: view.videoUrl, duration: view.duration, coverUrl: view.coverUrl, srtUrl: view.srtUrl,
-        createTime: Number(updated.created_at), updateTime: Number(updated.updated_at), synthesisStatus: view.synthesisStatus,
+    await this.lifecycle.settle(tx, 'video', Number(v.id), {
+      status, quotaRef: ref(Number(v.id)), chargeAmount: made?.durationMs,
+      fields: { fail_reason: reason, ...(made ? { video_key: made.keys.video, cover_key: made.keys.cover, srt_key: made.keys.srt, duration_ms: made.durationMs } : {}) },
+      callbackData: (row) => {
+        const view = this.view(row);
+        return {
+          id: view.id, videoName: view.videoName, result: status === SynthesisStatus.Success ? 'success' : 'fail', failReason: view.failReason,
+          videoUrl: view.videoUrl, duration: view.duration, coverUrl: view.coverUrl, srtUrl: view.srtUrl,
+          createTime: Number(row.created_at), updateTime: Number(row.updated_at), synthesisStatus: view.synthesisStatus,
+        };
       },
     });
   }

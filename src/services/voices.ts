@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
-import type { CallbackService } from '../callbacks/callbacks.js';
 import { invalid, notFound, PermanentError } from '../domain/errors.js';
 import { Sex, VoiceStatus, AuthorizeStatus } from '../domain/status.js';
 import { formatDateTime } from '../domain/text.js';
@@ -18,6 +17,7 @@ import type { Db } from '../store/db.js';
 import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Voice } from '../store/schema.js';
 import { type ConsentService } from './consent.js';
+import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
@@ -39,20 +39,36 @@ const FEATURES = 'Matched timbre (pitch and pace)';
 const DEMO = { en: 'Hello! This is my new voice. I can read any text you give me, at my own pitch and pace.', zh: '你好！这是我的新声音。我可以按照我的音高和语速朗读你给我的任何文字。' };
 
 /** Rapid voice cloning (section 4) for the embedded engine: a matched profile, not neural cloning. */
+export interface VoiceDeps {
+  db: Db;
+  queue: JobQueue;
+  quota: QuotaService;
+  consent: ConsentService;
+  media: MediaWorkspace;
+  engine: TtsEngine;
+  storage: Storage;
+  lifecycle: TaskLifecycle;
+  clock: Clock;
+  fileUrl: (key: string) => string;
+  opts: { allowPrivateNetwork: boolean; lifetimeMs: number; mediaUrl: MediaUrlCheck };
+}
+
 export class VoiceService {
-  constructor(
-    private readonly db: Db,
-    private readonly queue: JobQueue,
-    private readonly quota: QuotaService,
-    private readonly consent: ConsentService,
-    private readonly media: MediaWorkspace,
-    private readonly engine: TtsEngine,
-    private readonly storage: Storage,
-    private readonly callbacks: CallbackService,
-    private readonly clock: Clock,
-    private readonly fileUrl: (key: string) => string,
-    private readonly opts: { allowPrivateNetwork: boolean; lifetimeMs: number; mediaUrl: MediaUrlCheck },
-  ) {}
+  private readonly db: Db;
+  private readonly queue: JobQueue;
+  private readonly quota: QuotaService;
+  private readonly consent: ConsentService;
+  private readonly media: MediaWorkspace;
+  private readonly engine: TtsEngine;
+  private readonly storage: Storage;
+  private readonly lifecycle: TaskLifecycle;
+  private readonly clock: Clock;
+  private readonly fileUrl: (key: string) => string;
+  private readonly opts: { allowPrivateNetwork: boolean; lifetimeMs: number; mediaUrl: MediaUrlCheck };
+
+  constructor(deps: VoiceDeps) {
+    ({ db: this.db, queue: this.queue, quota: this.quota, consent: this.consent, media: this.media, engine: this.engine, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, opts: this.opts } = deps);
+  }
 
   async create(app: App, input: CloneInput): Promise<VoiceView> {
     const name = input.name.trim();
@@ -188,16 +204,9 @@ export class VoiceService {
   }
 
   private async finishIn(tx: Executor, v: Voice, status: number, reason: string | null) {
-    const updated = await tx.updateTable('voices').set({ status, reason, updated_at: this.clock.now() })
-      .where('id', '=', v.id).where('status', 'not in', [VoiceStatus.Success, VoiceStatus.Failed]).returningAll().executeTakeFirst();
-    if (!updated) return;
-    if (status === VoiceStatus.Success) await this.quota.charge(tx, v.app_pk, 'voice_clone', ref(Number(v.id)));
-    else await this.quota.refund(tx, v.app_pk, 'voice_clone', ref(Number(v.id)));
-    if (!updated.callback_url) return;
-    const view = this.view(updated);
-    await this.callbacks.schedule(tx, {
-      appPk: v.app_pk, taskType: 'voice-clone', resourceId: Number(v.id), url: updated.callback_url,
-      data: { ...view, result: status === VoiceStatus.Success ? 'success' : 'fail' },
+    await this.lifecycle.settle(tx, 'voice', Number(v.id), {
+      status, fields: { reason }, quotaRef: ref(Number(v.id)),
+      callbackData: (row) => ({ ...this.view(row), result: status === VoiceStatus.Success ? 'success' : 'fail' }),
     });
   }
 
