@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SafeHttp } from '../src/media/safe-http.js';
-import { downloadToFile } from '../src/media/fetch-media.js';
+import { SafeHttp } from '../src/net/http.js';
+import { downloadToFile } from '../src/net/fetch-media.js';
 
 const mb = Number(process.env.BENCH_DOWNLOAD_MB ?? 1024);
 const size = mb * 1024 * 1024;

@@ -7,7 +7,7 @@ import { EmbeddedQueue } from './queue/embedded.js';
 import type { JobQueue } from './queue/queue.js';
 import { Metrics } from './metrics.js';
 import { DiskStorage, type Storage } from './media/storage.js';
-import { SafeHttp } from './media/safe-http.js';
+import { SafeHttp } from './net/http.js';
 import { EspeakEngine } from './engines/tts/espeak.js';
 import type { TtsEngine } from './engines/tts/engine.js';
 import { QuotaService } from './services/quota.js';
@@ -32,7 +32,8 @@ import { VideoService } from './services/videos.js';
 import { CatalogService } from './services/catalog.js';
 import { DuixFace2FaceEngine } from './engines/lipsync/duix.js';
 import { UploadService } from './services/uploads.js';
-import { checkMediaUrl, type MediaUrlCheck } from './services/urls.js';
+import { mediaUrlCheck } from './services/urls.js';
+import { OwnFiles } from './services/own-files.js';
 import { buildServer } from './api/server.js';
 import type { Api, Services } from './api/context.js';
 import { PermanentError } from './domain/errors.js';
@@ -79,18 +80,10 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   let faceDetector: FaceDetector | null = null;
   const faces = async () => (faceDetector ??= new HumanFaceDetector());
   const recognizer = once(async (): Promise<ConsentRecognizer> => (await PocketsphinxRecognizer.locate()) ?? new NoRecognizer());
-  // Uploads and the media workspace need each other: the workspace reads an app's own
-  // uploads from storage; uploads use the workspace's scratch folders and tools.
-  let uploads: UploadService | null = null;
-  const media = new MediaWorkspace(tools, http, path.join(config.dataDir, 'work'), config,
-    (appPk, url, dest) => uploads!.copyOwn(appPk, url, dest));
-  uploads = new UploadService(db, storage, media, clock, fileUrl);
-  const ownUploads = uploads;
-  const mediaUrl: MediaUrlCheck = async (appPk, raw, field) => {
-    const checked = checkMediaUrl(raw, field, config.allowPrivateNetwork, (u) => ownUploads.isFilesUrl(u));
-    await ownUploads.assertOwnFile(appPk, new URL(checked), field);
-    return checked;
-  };
+  const ownFiles = new OwnFiles({ db, storage, fileUrl });
+  const media = new MediaWorkspace({ tools, http, root: path.join(config.dataDir, 'work'), limits: config, ownFiles });
+  const uploads = new UploadService({ db, storage, media, clock, fileUrl });
+  const mediaUrl = mediaUrlCheck(ownFiles, config.allowPrivateNetwork);
   const consent = new ConsentService({ db, records: new ConsentRecords(db, clock), queue, recognizer, media, mediaUrl, required: config.consentRequired });
   const lifecycle = new TaskLifecycle({ quota, callbacks, clock });
   const tasks = { db, queue, quota, lifecycle, storage, clock, fileUrl };
@@ -138,7 +131,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
     clientRateLimiter: new RateLimiter(config.tokenRateLimitPerMinute, clock, 'tokens from this address'),
     fileUrl,
     mediaUrl,
-    uploads: ownUploads,
+    uploads,
     workersRunning: () => workersStarted,
   };
   const server = await buildServer(services, log);

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import { CallbackStatus } from '../domain/status.js';
 import { taskOfCallback, type CallbackTaskType } from '../domain/tasks.js';
-import { HttpFetchError, UnsafeUrlError, type SafeHttp } from '../media/safe-http.js';
+import { UnsafeUrlError } from '../net/address.js';
+import { HttpFetchError, type SafeHttp } from '../net/http.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { Db } from '../store/db.js';
 import type { Job } from '../store/schema.js';

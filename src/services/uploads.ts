@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../clock.js';
 import { ApiError, invalid } from '../domain/errors.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
-import { isValidKey, newKey, type Storage } from '../media/storage.js';
+import { newKey, type Storage } from '../media/storage.js';
 import type { Db } from '../store/db.js';
 import type { App, UploadsTable } from '../store/schema.js';
 import type { MediaWorkspace } from './workspace.js';
@@ -20,13 +20,15 @@ export interface UploadView { url: string; kind: UploadsTable['kind']; format: s
  * allowance; it works only for the app that uploaded it.
  */
 export class UploadService {
-  constructor(
-    private readonly db: Db,
-    private readonly storage: Storage,
-    private readonly media: MediaWorkspace,
-    private readonly clock: Clock,
-    private readonly fileUrl: (key: string) => string,
-  ) {}
+  private readonly db: Db;
+  private readonly storage: Storage;
+  private readonly media: MediaWorkspace;
+  private readonly clock: Clock;
+  private readonly fileUrl: (key: string) => string;
+
+  constructor(deps: { db: Db; storage: Storage; media: MediaWorkspace; clock: Clock; fileUrl: (key: string) => string }) {
+    ({ db: this.db, storage: this.storage, media: this.media, clock: this.clock, fileUrl: this.fileUrl } = deps);
+  }
 
   async save(app: App, file: Readable & { truncated?: boolean }, maxBytes: number): Promise<UploadView> {
     return this.media.run('upload', async (dir) => {
@@ -53,45 +55,6 @@ export class UploadService {
       await this.db.insertInto('uploads').values({ key, app_pk: app.id, kind, format: probed.formatName, size, created_at: this.clock.now() }).execute();
       return { url: this.fileUrl(key), kind, format: probed.formatName, size, durationMs: kind === 'image' ? null : Math.round(probed.durationMs) };
     });
-  }
-
-  /** True when `url` is under this server's /files/ (an upload or any other file it serves). */
-  isFilesUrl(url: URL): boolean {
-    const files = new URL(this.fileUrl(''));
-    return url.origin === files.origin && url.pathname.startsWith(files.pathname);
-  }
-
-  /**
-   * Refuses, at accept time, a file URL of this server that is not one of the app's own
-   * uploads (another app's upload, a generated video...): dhp would otherwise fetch it
-   * over the network later and fail, or hand one tenant's file to another.
-   */
-  async assertOwnFile(appPk: number, url: URL, field: string): Promise<void> {
-    if (!this.isFilesUrl(url)) return;
-    const key = this.keyOf(url);
-    const row = key === null ? undefined
-      : await this.db.selectFrom('uploads').select('key').where('key', '=', key).where('app_pk', '=', appPk).executeTakeFirst();
-    if (!row) {
-      throw invalid(`${field} is a file URL of this server that your app did not upload; upload the file with POST /openapi/file/upload and use the URL it answers.`);
-    }
-  }
-
-  /** Copies the caller's upload named by `url` to `dest`; false when the URL is not one of the app's uploads. */
-  async copyOwn(appPk: number, url: string, dest: string): Promise<boolean> {
-    let parsed: URL;
-    try { parsed = new URL(url); } catch { return false; }
-    const key = this.keyOf(parsed);
-    if (!key) return false;
-    const row = await this.db.selectFrom('uploads').select('key').where('key', '=', key).where('app_pk', '=', appPk).executeTakeFirst();
-    return row !== undefined && this.storage.copyTo(key, dest);
-  }
-
-  /** The storage key of an upload URL (as fileUrl makes them), else null. */
-  private keyOf(url: URL): string | null {
-    const files = new URL(this.fileUrl(''));
-    if (url.origin !== files.origin || !url.pathname.startsWith(`${files.pathname}uploads/`)) return null;
-    const key = url.pathname.slice(files.pathname.length);
-    return isValidKey(key) ? key : null;
   }
 }
 

@@ -1,5 +1,6 @@
-import { classifyAddress, parseSafeUrl, UnsafeUrlError } from '../media/safe-http.js';
+import { classifyAddress, parseSafeUrl, UnsafeUrlError } from '../net/address.js';
 import { invalid } from '../domain/errors.js';
+import type { OwnFiles } from './own-files.js';
 
 /**
  * Checks a callbackUrl when a task is accepted, so an obviously unusable URL is a
@@ -48,3 +49,12 @@ export function checkMediaUrl(raw: string, field: string, allowPrivate: boolean,
  * A file URL of this server passes only when it is one of the app's own uploads.
  */
 export type MediaUrlCheck = (appPk: number, raw: string, field: string) => Promise<string>;
+
+/** The media URL check of a server: its own file URLs pass only when they are the app's own uploads. */
+export function mediaUrlCheck(ownFiles: Pick<OwnFiles, 'isFilesUrl' | 'assertOwnFile'>, allowPrivate: boolean): MediaUrlCheck {
+  return async (appPk, raw, field) => {
+    const checked = checkMediaUrl(raw, field, allowPrivate, (u) => ownFiles.isFilesUrl(u));
+    await ownFiles.assertOwnFile(appPk, new URL(checked), field);
+    return checked;
+  };
+}

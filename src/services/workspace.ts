@@ -1,9 +1,10 @@
 import { ScratchFolders } from '../media/scratch.js';
-import type { SafeHttp } from '../media/safe-http.js';
+import type { SafeHttp } from '../net/http.js';
 import type { MediaTools } from '../media/ffmpeg.js';
-import { downloadToFile, MediaFetchError } from '../media/fetch-media.js';
+import { downloadToFile, MediaFetchError } from '../net/fetch-media.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/ffmpeg.js';
 import { PermanentError } from '../domain/errors.js';
+import type { OwnFiles } from './own-files.js';
 
 const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file', image: 'an image file (JPEG or PNG)' } as const;
 
@@ -16,15 +17,26 @@ export interface MediaLimits {
  * What a media job needs: the tools, the safe HTTP client and a scratch folder
  * per job that is removed when the job ends, whatever happens.
  */
+export interface MediaWorkspaceDeps {
+  tools: () => Promise<MediaTools>;
+  http: SafeHttp;
+  /** Where the scratch folders go. */
+  root: string;
+  limits: MediaLimits;
+  /** An app's own uploads are copied from storage instead of downloaded. */
+  ownFiles?: Pick<OwnFiles, 'copyTo'>;
+}
+
 export class MediaWorkspace {
-  constructor(
-    readonly tools: () => Promise<MediaTools>,
-    private readonly http: SafeHttp,
-    private readonly root: string,
-    readonly limits: MediaLimits,
-    /** Copies one of the app's own uploads to `dest` instead of downloading it; false when `url` is not one. */
-    private readonly ownUpload: (appPk: number, url: string, dest: string) => Promise<boolean> = async () => false,
-  ) {}
+  readonly tools: () => Promise<MediaTools>;
+  private readonly http: SafeHttp;
+  private readonly root: string;
+  readonly limits: MediaLimits;
+  private readonly ownFiles: Pick<OwnFiles, 'copyTo'> | undefined;
+
+  constructor(deps: MediaWorkspaceDeps) {
+    ({ tools: this.tools, http: this.http, root: this.root, limits: this.limits, ownFiles: this.ownFiles } = deps);
+  }
 
   private folders?: ScratchFolders;
   /** Scratch folders under the work root; `dhp serve` sweeps killed attempts' folders at start. */
@@ -49,7 +61,7 @@ export class MediaWorkspace {
   async fetch(appPk: number, url: string, dest: string, field: string, kind: keyof typeof described): Promise<ProbeResult> {
     const maxBytes = kind === 'audio' ? this.limits.maxAudioBytes : this.limits.maxVideoBytes;
     try {
-      if (!(await this.ownUpload(appPk, url, dest))) {
+      if (!(await this.ownFiles?.copyTo(appPk, url, dest))) {
         await downloadToFile(this.http, url, dest, {
           field, maxBytes, timeoutMs: this.limits.downloadTimeoutMs,
           minRate: { bytesPerSec: this.limits.downloadMinBytesPerSec, windowMs: this.limits.downloadRateWindowMs },

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, download, removeDir, startDhp } from '../support/helpers.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
 import { MediaWorkspace } from '../../src/services/workspace.js';
-import { SafeHttp } from '../../src/media/safe-http.js';
+import { SafeHttp } from '../../src/net/http.js';
 import { locateMediaTools } from '../../src/media/ffmpeg.js';
 
 const dirs: string[] = [];
@@ -18,7 +18,7 @@ const tempDir = (prefix: string) => { const d = mkdtempSync(path.join(tmpdir(), 
 
 function workspace(root: string) {
   const http = new SafeHttp({ allowPrivate: true, timeoutMs: 1000, maxResponseBytes: 1024, maxRedirects: 0, userAgent: 'test' });
-  return new MediaWorkspace(() => locateMediaTools({}), http, root, { maxVideoBytes: 1 << 20, maxAudioBytes: 1 << 20, downloadTimeoutMs: 1000 });
+  return new MediaWorkspace({ tools: () => locateMediaTools({}), http, root, limits: { maxVideoBytes: 1 << 20, maxAudioBytes: 1 << 20, downloadTimeoutMs: 1000 } });
 }
 
 /** A pid that belonged to a process which has ended. */

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SafeHttp } from '../../src/media/safe-http.js';
+import { SafeHttp } from '../../src/net/http.js';
 import { LipsyncError, type LipsyncJob } from '../../src/engines/lipsync/engine.js';
 import { DuixFace2FaceEngine, checkDuix, type DuixOptions } from '../../src/engines/lipsync/duix.js';
 

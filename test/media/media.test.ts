@@ -20,8 +20,8 @@ import {
   toWav16kMono,
   type MediaTools,
 } from '../../src/media/ffmpeg.js';
-import { downloadToFile, MediaFetchError } from '../../src/media/fetch-media.js';
-import { SafeHttp, type SafeHttpOptions } from '../../src/media/safe-http.js';
+import { downloadToFile, MediaFetchError } from '../../src/net/fetch-media.js';
+import { SafeHttp, type SafeHttpOptions } from '../../src/net/http.js';
 import { buildSceneAssets, concatSegments, countFrames, type SceneAssets } from '../../src/media/scene-assets.js';
 
 const exec = promisify(execFile);

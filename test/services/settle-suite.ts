@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CallbackService } from '../../src/callbacks/callbacks.js';
 import { tasks, type TaskKind } from '../../src/domain/tasks.js';
-import { SafeHttp } from '../../src/media/safe-http.js';
+import { SafeHttp } from '../../src/net/http.js';
 import { EmbeddedQueue } from '../../src/queue/embedded.js';
 import { AppsService } from '../../src/services/apps.js';
 import { TaskLifecycle } from '../../src/services/lifecycle.js';

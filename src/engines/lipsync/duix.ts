@@ -26,8 +26,9 @@ import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HttpFetchError, type SafeHttp, type SafeResponse, type SafeStreamResponse } from '../../media/safe-http.js';
+import { HttpFetchError, type SafeHttp, type SafeResponse, type SafeStreamResponse } from '../../net/http.js';
 import { LipsyncError, type LipsyncEngine, type LipsyncJob, type LipsyncProgress } from './engine.js';
+import { formatBytes } from '../../domain/text.js';
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -537,7 +538,3 @@ function formatDuration(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${Number((n / 1024 ** 3).toFixed(1))} GB`;
-  return `${Number((n / 1024 ** 2).toFixed(1))} MB`;
-}

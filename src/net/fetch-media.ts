@@ -8,7 +8,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { HttpFetchError, UnsafeUrlError, type MinRate, type SafeHttp } from './safe-http.js';
+import { UnsafeUrlError } from './address.js';
+import { HttpFetchError, type MinRate, type SafeHttp } from './http.js';
+import { formatBytes } from '../domain/text.js';
 
 /** A download failed for a reason the user can act on; the message is for them. */
 export class MediaFetchError extends Error {
@@ -103,9 +105,3 @@ function formatSeconds(ms: number): string {
   return String(Number((ms / 1000).toFixed(1)));
 }
 
-function formatBytes(n: number): string {
-  const MB = 1024 * 1024;
-  if (n >= MB) return `${Number((n / MB).toFixed(1))} MB`;
-  if (n >= 1024) return `${Number((n / 1024).toFixed(1))} KB`;
-  return `${n} bytes`;
-}

@@ -3,14 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress } from 'node:dns';
-import {
-  HttpFetchError,
-  SafeHttp,
-  UnsafeUrlError,
-  classifyAddress,
-  isForbiddenAddress,
-  type SafeHttpOptions,
-} from '../../src/media/safe-http.js';
+import { HttpFetchError, SafeHttp, type SafeHttpOptions } from '../../src/net/http.js';
+import { UnsafeUrlError, classifyAddress, isForbiddenAddress } from '../../src/net/address.js';
 
 // ---------------------------------------------------------------------------
 // A local server with one route per behaviour under test
