@@ -30,9 +30,9 @@ import { targetFromPhonemes } from '../src/engines/lipsync/target.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
 import type { PhonemeTiming } from '../src/engines/tts/engine.js';
 import { composeVideo } from '../src/media/compose.js';
-import { locateMediaTools } from '../src/media/ffmpeg.js';
 import { buildSceneAssets, writeCover } from '../src/media/scene-assets.js';
 import { envInt } from './env.js';
+import { locateMediaTools } from '../src/media/tools.js';
 
 const exec = promisify(execFile);
 const CLIP_SECONDS = envInt('BENCH_CLIP_SECONDS', 30);

@@ -28,9 +28,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { composeVideo, planTimeline, type SceneClip } from '../src/media/compose.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
-import { locateMediaTools, type MediaTools } from '../src/media/ffmpeg.js';
 import { buildSceneAssets, countFrames, type SceneAssets } from '../src/media/scene-assets.js';
 import { envInt } from './env.js';
+import { locateMediaTools, type MediaTools } from '../src/media/tools.js';
 
 const exec = promisify(execFile);
 

@@ -20,7 +20,6 @@ import { Idempotency } from './api/idempotency.js';
 import { RateLimiter } from './api/rate-limit.js';
 import { Worker } from './worker/worker.js';
 import { jobHandlers } from './worker/handlers.js';
-import { locateMediaTools, type MediaTools } from './media/ffmpeg.js';
 import { HumanFaceDetector } from './engines/face/human.js';
 import type { FaceDetector } from './engines/face/detector.js';
 import { NoRecognizer, PocketsphinxRecognizer, type ConsentRecognizer } from './engines/consent/recognizer.js';
@@ -37,6 +36,7 @@ import { OwnFiles } from './services/own-files.js';
 import { buildServer } from './api/server.js';
 import type { Api, Services } from './api/context.js';
 import { PermanentError } from './domain/errors.js';
+import { locateMediaTools, type MediaTools } from './media/tools.js';
 
 export interface DhpApp {
   services: Services;

@@ -20,8 +20,11 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileArg, MediaProbeError, probe, runFfmpeg, type MediaTools } from './ffmpeg.js';
+import { runFfmpeg } from './ffmpeg.js';
 import { concatQuote, countFrames, writeCover } from './scene-assets.js';
+import { type MediaTools } from './tools.js';
+import { MediaProbeError, probe } from './probe.js';
+import { fileArg } from './input.js';
 
 /** A scene's clips (see SceneAssets): both have `frames` frames at `fps`. */
 export interface SceneClip {

@@ -9,8 +9,10 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fileArg, parseEncoderNames, runFfmpeg, type MediaTools } from './ffmpeg.js';
+import { runFfmpeg } from './ffmpeg.js';
 import { writeCover } from './scene-assets.js';
+import { parseEncoderNames, type MediaTools } from './tools.js';
+import { fileArg } from './input.js';
 
 export interface ReformatOptions {
   /** Output size and frame rate (the input's own when nothing else was asked). */

@@ -11,7 +11,7 @@ import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
 import { composeVideo, type LoopDirection } from '../media/compose.js';
-import { probe, runFfmpeg, tenantInput, type MediaTools } from '../media/ffmpeg.js';
+import { runFfmpeg } from '../media/ffmpeg.js';
 import type { FaceDetector } from '../engines/face/detector.js';
 import { BankRefused } from '../engines/lipsync/bank.js';
 import { renderEmbedded } from '../engines/lipsync/embedded.js';
@@ -37,6 +37,9 @@ import { assertProducible, builtinLook, formatOf, inFormat, reformatTrained } fr
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 import { type Executor } from '../store/db.js';
+import { type MediaTools } from '../media/tools.js';
+import { probe } from '../media/probe.js';
+import { tenantInput } from '../media/input.js';
 
 const active: readonly number[] = tasks.video.active;
 const final: readonly number[] = tasks.video.final;

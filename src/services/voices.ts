@@ -9,7 +9,7 @@ import { detectLanguage } from '../engines/consent/recognizer.js';
 import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
 import { analyzeVoice, checkSample } from '../engines/voice/analyze.js';
 import { matchProfile } from '../engines/voice/match.js';
-import { runFfmpeg, tenantInput } from '../media/ffmpeg.js';
+import { runFfmpeg } from '../media/ffmpeg.js';
 import { newKey, type Storage } from '../media/storage.js';
 import { decodeWav } from '../media/wav.js';
 import type { JobQueue } from '../queue/queue.js';
@@ -22,6 +22,7 @@ import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
 import { type Executor } from '../store/db.js';
+import { tenantInput } from '../media/input.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
 

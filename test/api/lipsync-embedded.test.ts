@@ -10,7 +10,6 @@ import { storagePath } from '../support/storage-path.js';
 import { HumanFaceDetector } from '../../src/engines/face/human.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { publicVoices } from '../../src/services/catalog.js';
-import { locateMediaTools, type MediaTools } from '../../src/media/ffmpeg.js';
 import { composeVideo } from '../../src/media/compose.js';
 import { measureOpenings, pearson } from '../../src/engines/lipsync/measure.js';
 import { targetFromAudio, targetFromPhonemes } from '../../src/engines/lipsync/target.js';
@@ -21,6 +20,7 @@ import { eyeDistance, LOWER_FACE } from '../../src/engines/lipsync/landmarks.js'
 import { fullFromKept } from '../../src/engines/lipsync/bank.js';
 import { decodeFrames } from '../../src/media/raw-video.js';
 import { loadConfig } from '../../src/config/config.js';
+import { locateMediaTools, type MediaTools } from '../../src/media/tools.js';
 
 /**
  * Embedded lip-sync, end to end over HTTP: footage with real mouth motion is made by dhp itself

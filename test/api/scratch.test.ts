@@ -10,7 +10,7 @@ import { Client, download, removeDir, startDhp } from '../support/helpers.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
 import { MediaWorkspace } from '../../src/services/workspace.js';
 import { SafeHttp } from '../../src/net/http.js';
-import { locateMediaTools } from '../../src/media/ffmpeg.js';
+import { locateMediaTools } from '../../src/media/tools.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { grayFrames, meanDiff } from '../support/frames.js';
 import { composeVideo, planTimeline, type ComposeResult, type LoopDirection } from '../../src/media/compose.js';
-import { locateMediaTools, MediaProbeError, type MediaTools } from '../../src/media/ffmpeg.js';
 import { buildSceneAssets, type SceneAssets } from '../../src/media/scene-assets.js';
+import { locateMediaTools, type MediaTools } from '../../src/media/tools.js';
+import { MediaProbeError } from '../../src/media/probe.js';
 
 const exec = promisify(execFile);
 const grayFramesOf = (file: string) => grayFrames(tools.ffmpeg, file);

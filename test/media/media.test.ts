@@ -8,21 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { grayFrames, meanDiff } from '../support/frames.js';
-import {
-  extractFrames,
-  FfmpegError,
-  locateMediaTools,
-  MediaProbeError,
-  MediaToolsError,
-  parseEncoderNames,
-  probe,
-  runFfmpeg,
-  toWav16kMono,
-  type MediaTools,
-} from '../../src/media/ffmpeg.js';
+import { extractFrames, runFfmpeg, toWav16kMono } from '../../src/media/ffmpeg.js';
 import { downloadToFile, MediaFetchError } from '../../src/net/fetch-media.js';
 import { SafeHttp, type SafeHttpOptions } from '../../src/net/http.js';
 import { buildSceneAssets, concatSegments, countFrames, type SceneAssets } from '../../src/media/scene-assets.js';
+import { locateMediaTools, MediaToolsError, parseEncoderNames, type MediaTools } from '../../src/media/tools.js';
+import { MediaProbeError, probe } from '../../src/media/probe.js';
+import { ToolError } from '../../src/process/run-tool.js';
 
 const exec = promisify(execFile);
 const grayFramesOf = (file: string) => grayFrames(tools.ffmpeg, file);
@@ -320,7 +312,7 @@ describe('downloadToFile', () => {
 describe('runFfmpeg', () => {
   it('keeps the end of stderr when ffmpeg fails', async () => {
     await assert.rejects(runFfmpeg(tools, ['-i', path.join(dir, 'no-such-input.mp4'), '-f', 'null', '-']), (err: Error) => {
-      assert.ok(err instanceof FfmpegError);
+      assert.ok(err instanceof ToolError);
       assert.match(err.message, /exited with code/);
       assert.match(err.stderrTail, /no-such-input\.mp4/);
       return true;

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { analyzeVoice } from '../../src/engines/voice/analyze.js';
-import { locateMediaTools, toWav16kMono } from '../../src/media/ffmpeg.js';
+import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { ffmpeg, serveFolder, Speech } from '../support/fixtures.js';
 import { removeDir, startDhp, type Harness } from '../support/helpers.js';
+import { locateMediaTools } from '../../src/media/tools.js';
 
 const TEXT = 'I am Alex Morgan. I consent to clone my voice for the synthesis of audio.';
 let h: Harness;

@@ -8,7 +8,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
-import { locateMediaTools, toWav16kMono } from '../../src/media/ffmpeg.js';
+import { toWav16kMono } from '../../src/media/ffmpeg.js';
+import { locateMediaTools } from '../../src/media/tools.js';
 
 /** What a recording is, relative to the sentence it is checked against. */
 export type ConsentClass = 'correct' | 'negation' | 'name' | 'content' | 'missing';

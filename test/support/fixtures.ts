@@ -7,9 +7,10 @@ import { createReadStream, statSync } from 'node:fs';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { PocketsphinxRecognizer } from '../../src/engines/consent/recognizer.js';
-import { locateMediaTools, toWav16kMono } from '../../src/media/ffmpeg.js';
+import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
+import { locateMediaTools } from '../../src/media/tools.js';
 
 /** Test media made here, with real tools: ffmpeg, espeak-ng and a real photo. */
 

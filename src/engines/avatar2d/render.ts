@@ -6,7 +6,6 @@
 // static frame with one cached crop pasted in, streamed raw to ffmpeg. See renderAvatarVideo for
 // the measured alternative.
 
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
@@ -17,6 +16,11 @@ import {
   requireCharacter, type CharacterDef, type EyeState, type Pose,
 } from './characters.js';
 import { energyTrack, frameCount, visemesFromEnergy, visemeTrack, type Viseme } from './visemes.js';
+import type { Writable } from 'node:stream';
+import { runTool, ToolError } from '../../process/run-tool.js';
+
+/** As long as any render may take on a small machine (a 10-minute video at 1080p), short enough to free a stuck worker. */
+const RENDER_TIMEOUT_MS = 60 * 60_000;
 
 export interface RenderInput {
   /** Scene id (e.g. '-101') or character key (e.g. 'mira'). */
@@ -477,43 +481,13 @@ function y4m(i420: Buffer, width: number, height: number, fps: number): Buffer {
   return Buffer.concat([header, i420]);
 }
 
-/**
- * Runs ffmpeg, optionally feeding its stdin, and rejects with the tail of its stderr on failure.
- * ffmpeg may stop reading stdin and exit as soon as `-t` is reached, so a write failing after a
- * clean exit (EPIPE) is not an error; the exit code decides.
- */
-async function runFfmpeg(ffmpegPath: string, args: string[], signal?: AbortSignal, feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
-  const child = spawn(ffmpegPath, args, { stdio: [feed ? 'pipe' : 'ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code));
-  });
-  let feedError: unknown;
-  if (feed) {
-    const stdin = child.stdin!;
-    stdin.on('error', (err) => {
-      feedError ??= err;
-    });
-    const feeding = feed(stdin).then(
-      () => stdin.end(),
-      (err: unknown) => {
-        feedError ??= err;
-        // Our side failed (not ffmpeg): stop the encoder rather than leave a half-written file.
-        child.kill('SIGKILL');
-      },
-    );
-    // If ffmpeg exits first, a pending 'drain' would never come: stop waiting for the feeder.
-    await Promise.race([feeding, exited.catch(() => undefined)]);
-  }
-  const code = await exited;
-  if (code !== 0) {
-    const reason = stderr.trim() || (feedError instanceof Error ? feedError.message : `exit code ${code}`);
-    throw new Error(`ffmpeg failed to render the avatar video: ${reason}`);
+/** Runs ffmpeg, optionally feeding its stdin; a failure says why, from the tail of its stderr. */
+async function runFfmpeg(ffmpegPath: string, args: string[], signal?: AbortSignal, feed?: (stdin: Writable) => Promise<void>): Promise<void> {
+  try {
+    await runTool(ffmpegPath, args, { signal, captureStdout: false, stdin: feed, timeoutMs: RENDER_TIMEOUT_MS });
+  } catch (err) {
+    if (err instanceof ToolError) throw new Error(`ffmpeg failed to render the avatar video: ${err.stderrTail.trim() || err.message}`);
+    throw err;
   }
 }
 

@@ -3,8 +3,6 @@
 // the lips follow new speech. CPU only, no model weights. See bank.ts (training), select.ts
 // (which mouth), composite.ts (pixels).
 
-import type { MediaTools } from '../../media/ffmpeg.js';
-import { fileArg } from '../../media/ffmpeg.js';
 import { AUDIO_ARGS, planTimeline, type LoopDirection } from '../../media/compose.js';
 import { decodeFrames, FrameEncoder } from '../../media/raw-video.js';
 import { keptPt, loadSlots, type BankIndex, type FrameInfo } from './bank.js';
@@ -14,6 +12,8 @@ import { apply, eyeDistance, fitAffine, LOWER_FACE, STABLE, type Pt } from './la
 import { selectUnits, type BankUnit, type Pose } from './select.js';
 import type { MouthTarget } from './target.js';
 import { fullFromKept } from './bank.js';
+import { type MediaTools } from '../../media/tools.js';
+import { fileArg } from '../../media/input.js';
 
 /** Frames turned further than this are shown as they are (a patch would not fit them). */
 const MAX_BASE_TURN = 0.5;

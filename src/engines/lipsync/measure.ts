@@ -2,9 +2,9 @@
 // well a track follows a target (Pearson correlation). Used by the tests and the benchmark.
 
 import type { FaceDetector } from '../face/detector.js';
-import type { MediaTools } from '../../media/ffmpeg.js';
 import { decodeFrames } from '../../media/raw-video.js';
 import { mouthShape } from './landmarks.js';
+import { type MediaTools } from '../../media/tools.js';
 
 /** Mouth opening (eye distances) per frame of `video`, NaN where no face is found. */
 export async function measureOpenings(tools: MediaTools, detector: FaceDetector, video: string, width: number, height: number): Promise<number[]> {
