@@ -26,6 +26,7 @@ import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpFetchError, type SafeHttp, type SafeResponse, type SafeStreamResponse } from '../../net/http.js';
 import { LipsyncError, type LipsyncEngine, type LipsyncJob, type LipsyncProgress } from './engine.js';
 import { formatBytes } from '../../domain/text.js';
@@ -215,7 +216,7 @@ export class DuixFace2FaceEngine implements LipsyncEngine {
   private async pause(run: Run, phase: 'busy' | 'running'): Promise<void> {
     const left = run.deadline - Date.now();
     if (left <= 0) throw this.timeoutError(phase);
-    await sleep(Math.min(this.pollMs, left), run.job.signal);
+    await sleep(Math.min(this.pollMs, left), undefined, { signal: run.job.signal }); // Node's: rejects with an AbortError
   }
 
   private timeoutError(phase: 'busy' | 'running'): LipsyncError {
@@ -479,24 +480,6 @@ function isAbortError(err: unknown): boolean {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError();
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
