@@ -5,7 +5,7 @@ import { SynthesisStatus } from '../domain/status.js';
 import { tasks } from '../domain/tasks.js';
 import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
-import { findCharacter, type CharacterDef } from '../engines/avatar2d/characters.js';
+import { findCharacter } from '../engines/avatar2d/characters.js';
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, renderAvatarVideo } from '../engines/avatar2d/render.js';
 import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
@@ -40,6 +40,7 @@ import { type Executor } from '../store/db.js';
 import { type MediaTools } from '../media/tools.js';
 import { probe } from '../media/probe.js';
 import { tenantInput } from '../media/input.js';
+import { type CharacterDef } from '../engines/avatar2d/frame.js';
 
 const active: readonly number[] = tasks.video.active;
 const final: readonly number[] = tasks.video.final;

@@ -5,12 +5,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CHARACTERS, findCharacter, mouthBox, type Box } from '../../src/engines/avatar2d/characters.js';
+import { CHARACTERS, findCharacter, mouthBox } from '../../src/engines/avatar2d/characters.js';
 import { blinkTrack, renderAvatarVideo, renderCover } from '../../src/engines/avatar2d/render.js';
 import { energyTrack, phonemeToViseme, visemesFromEnergy, visemeTrack } from '../../src/engines/avatar2d/visemes.js';
 import type { PhonemeTiming } from '../../src/engines/tts/engine.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { decodeWav, encodeWavPcm16 } from '../../src/media/wav.js';
+import { type Box } from '../../src/engines/avatar2d/frame.js';
 
 const require = createRequire(import.meta.url);
 const FFMPEG = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;

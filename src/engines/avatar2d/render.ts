@@ -11,13 +11,11 @@ import path from 'node:path';
 import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
 import { decodeWav } from '../../media/wav.js';
 import type { PhonemeTiming } from '../tts/engine.js';
-import {
-  applyDesignTransform, applyPose, drawCharacter, drawStaticLayers, layout, MAX_HEAD_OFFSET, NEUTRAL_STATE,
-  requireCharacter, type CharacterDef, type EyeState, type Pose,
-} from './characters.js';
+import { requireCharacter } from './characters.js';
 import { energyTrack, frameCount, visemesFromEnergy, visemeTrack, type Viseme } from './visemes.js';
 import type { Writable } from 'node:stream';
 import { runTool, ToolError } from '../../process/run-tool.js';
+import { applyDesignTransform, applyPose, drawCharacter, drawStaticLayers, layout, MAX_HEAD_OFFSET, NEUTRAL_STATE, type CharacterDef, type EyeState, type Pose } from './frame.js';
 
 /** As long as any render may take on a small machine (a 10-minute video at 1080p), short enough to free a stuck worker. */
 const RENDER_TIMEOUT_MS = 60 * 60_000;
