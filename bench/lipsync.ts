@@ -26,7 +26,7 @@ import { renderAvatarVideo } from '../src/engines/avatar2d/render.js';
 import { HumanFaceDetector } from '../src/engines/face/human.js';
 import { analyseClip, type BankIndex } from '../src/engines/lipsync/bank.js';
 import { renderEmbedded } from '../src/engines/lipsync/embedded.js';
-import { targetFromPhonemes } from '../src/engines/lipsync/target.js';
+import { targetFromPhonemes } from '../src/engines/mouth/target.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
 import type { PhonemeTiming } from '../src/engines/tts/engine.js';
 import { composeVideo } from '../src/media/compose.js';

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { SynthesisStatus } from '../domain/status.js';
@@ -6,20 +6,13 @@ import { tasks } from '../domain/tasks.js';
 import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
 import { formatDateTime } from '../domain/text.js';
 import { findCharacter } from '../engines/avatar2d/characters.js';
-import { DEFAULT_HEIGHT, DEFAULT_WIDTH, renderAvatarVideo } from '../engines/avatar2d/render.js';
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH } from '../engines/avatar2d/render.js';
 import type { LipsyncEngine } from '../engines/lipsync/engine.js';
 import { LipsyncError } from '../engines/lipsync/engine.js';
 import { TtsInputError, type PhonemeTiming, type TtsEngine } from '../engines/tts/engine.js';
-import { composeVideo, type LoopDirection } from '../media/compose.js';
+import type { LoopDirection } from '../media/compose.js';
 import { runFfmpeg } from '../media/ffmpeg.js';
 import type { FaceDetector } from '../engines/face/detector.js';
-import { BankRefused } from '../engines/lipsync/bank.js';
-import { renderEmbedded } from '../engines/lipsync/embedded.js';
-import { targetFromAudio, targetFromPhonemes, type MouthTarget } from '../engines/lipsync/target.js';
-import { decodeWav } from '../media/wav.js';
-import { writeCover } from '../media/scene-assets.js';
-import { analyseAndStore, loadBank } from './mouth-bank.js';
-import { readFile } from 'node:fs/promises';
 import { buildCues, formatSrt } from '../media/srt.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { JobQueue } from '../queue/queue.js';
@@ -32,12 +25,14 @@ import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
-import { changesOutput, changesPicture, outputSpec, type OutputRequest, type OutputSpec } from '../domain/video-output.js';
-import { assertProducible, builtinLook, formatOf, inFormat, reformatTrained } from './video-output.js';
+import { changesOutput, outputSpec, type OutputRequest, type OutputSpec } from '../domain/video-output.js';
+import { assertProducible, formatOf, inFormat } from './video-output.js';
+import {
+  BuiltinRenderer, mouthBank, TrainedRenderer, UnusableInput, unusable, type Picture, type PictureRenderer, type Speech, type TrainedRendererDeps,
+} from './video-pictures.js';
 import type { VoiceService } from './voices.js';
 import type { MediaWorkspace } from './workspace.js';
 import { type Executor } from '../store/db.js';
-import { type MediaTools } from '../media/tools.js';
 import { probe } from '../media/probe.js';
 import { tenantInput } from '../media/input.js';
 import { type CharacterDef } from '../engines/avatar2d/frame.js';
@@ -56,12 +51,12 @@ export interface VideoView {
   progress: number;
 }
 
-/** An input the task could not use (status 7), as opposed to the synthesis itself failing (status 4). */
-class UnusableInput extends Error {}
 /** The caller canceled while the job ran: stop quietly, the cancel already settled everything. */
 class Canceled extends Error {}
 
-type ResolvedScene = { kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number; greenScreen: boolean };
+/** A scene a video can use, and the renderer that makes its picture. */
+type ResolvedScene = ({ kind: 'builtin'; character: CharacterDef } | { kind: 'trained'; scene: Scene; authorizeStatus: number; greenScreen: boolean })
+  & { renderer: PictureRenderer };
 
 const ref = (id: number) => `video:${id}`;
 /** Held beyond the speech while the picture is made: a video ends on a whole frame, up to one frame after its sound. */
@@ -239,11 +234,24 @@ export class VideoService {
     };
   }
 
+  /** Speech, reserve, render, store: the file keys and the length of the finished video, or null when canceled. */
   private async produce(v: Video, dir: string, signal: AbortSignal, progress: (percent: number, force?: boolean) => void) {
-    const tools = await this.media.tools();
     const scene = await this.resolveScene(v.app_pk, Number(v.scene_id)).catch((err: Error) => { throw new UnusableInput(err.message); });
+    const { speech, srt } = await this.speech(v, dir, signal);
+    progress(10, true);
+    await this.reserve(v, speech.durationMs);
+    const spec: OutputSpec | null = v.output ? JSON.parse(v.output) : null;
+    const picture = await scene.renderer.render({
+      appPk: v.app_pk, speech, pn: v.pn as LoopDirection, spec, dir, signal, progress: (done, force) => progress(10 + 85 * done, force),
+    });
+    const video = await inFormat(this.media, spec, picture.video, dir, signal);
+    if (signal.aborted) return null;
+    return this.store(v, { video, cover: picture.cover }, srt);
+  }
 
-    // 1. The speech: downloaded audio, or TTS of the text.
+  /** 1. The speech: the downloaded audioUrl, or the text spoken in its voice (with subtitles). */
+  private async speech(v: Video, dir: string, signal: AbortSignal): Promise<{ speech: Speech; srt: string | null }> {
+    const tools = await this.media.tools();
     const wav = path.join(dir, 'speech.wav');
     let phonemes: PhonemeTiming[] | undefined;
     let srt: string | null = null;
@@ -259,20 +267,24 @@ export class VideoService {
     } else {
       const profile = this.catalog.publicVoice(v.speaker_id!)?.profile ?? await this.voices.profileFor(v.app_pk, v.speaker_id!);
       if (!profile) throw new UnusableInput(`The voice "${v.speaker_id}" is no longer available.`);
-      const speech = await this.engine.synthesize(v.text!, profile).catch((err) => {
+      const spoken = await this.engine.synthesize(v.text!, profile).catch((err) => {
         throw err instanceof TtsInputError ? new UnusableInput(`text: ${err.message}`) : err;
       });
-      await writeFile(wav, speech.wav);
-      phonemes = speech.phonemes;
-      srt = formatSrt(buildCues(v.text!, speech.words, { durationMs: speech.durationMs }));
+      await writeFile(wav, spoken.wav);
+      phonemes = spoken.phonemes;
+      srt = formatSrt(buildCues(v.text!, spoken.words, { durationMs: spoken.durationMs }));
     }
     const durationMs = Math.round((await probe(tools, wav)).durationMs);
     if (durationMs <= 0) throw new UnusableInput('The speech is empty.');
-    progress(10, true);
+    return { speech: { wav, durationMs, phonemes }, srt };
+  }
 
-    // 2. Reserve the real duration now that it is known. A re-run after a kill sets the hold to
-    // this run's speech (TTS length varies a little between runs); the headroom covers the
-    // picture's last frame, since the charge is the finished video's own durationMs.
+  /**
+   * 2. Reserves the real duration now that it is known. A re-run after a kill sets the hold to
+   * this run's speech (TTS length varies a little between runs); the headroom covers the
+   * picture's last frame, since the charge is the finished video's own durationMs.
+   */
+  private async reserve(v: Video, durationMs: number): Promise<void> {
     try {
       // Checked in the same transaction as the reservation, so a cancel either comes
       // before it (and nothing is reserved) or after it (and refunds it).
@@ -285,55 +297,14 @@ export class VideoService {
       if (err instanceof ApiError && err.code === 'QUOTA_EXCEEDED') throw new UnusableInput(err.message);
       throw err;
     }
+  }
 
-    // 3. The picture: 10..95 %.
-    const spec: OutputSpec | null = v.output ? JSON.parse(v.output) : null;
-    let video: string;
-    let cover: string;
-    if (scene.kind === 'builtin') {
-      const look = await builtinLook(this.media, v.app_pk, spec, dir, signal).catch(unusable);
-      const r = await renderAvatarVideo(tools.ffmpeg, {
-        character: String(scene.character.id), audioWav: wav, phonemes, durationMs, signal, onProgress: (done) => progress(10 + 85 * done), ...look,
-      }, path.join(dir, 'render'));
-      ({ video, cover } = r);
-      progress(95, true);
-    } else {
-      const clip = {
-        forward: await this.localCopy(scene.scene.forward_key, dir), reverse: await this.localCopy(scene.scene.reverse_key, dir),
-        fps: scene.scene.fps, frames: scene.scene.frames, width: scene.scene.width, height: scene.scene.height,
-      };
-      const composed = await composeVideo(tools, clip, wav, path.join(dir, 'compose'), { pn: v.pn as LoopDirection, signal });
-      ({ video, cover } = composed);
-      progress(this.lipsync || this.opts.embeddedLipsync ? 20 : 95, true);
-      if (!this.lipsync && this.opts.embeddedLipsync && this.opts.faces) {
-        const targets = phonemes ? targetFromPhonemes(phonemes, durationMs, clip.fps) : await audioTargets(wav, clip.fps);
-        const synced = await this.speakEmbedded(tools, scene.scene, clip.forward, {
-          base: video, frames: composed.frames, pn: v.pn as LoopDirection, targets, wav, dir, signal, progress,
-        });
-        if (synced) {
-          video = synced;
-          cover = path.join(dir, 'lipsync-cover.jpg');
-          await writeCover(tools, video, cover, signal);
-        }
-      }
-      if (this.lipsync) {
-        const synced = path.join(dir, 'lipsync.mp4');
-        await this.lipsync.render({
-          video, audio: wav, output: synced, pn: v.pn as LoopDirection, signal,
-          onProgress: (p) => { if (p.progress !== undefined) progress(20 + 0.75 * p.progress); },
-        });
-        video = synced;
-      }
-    }
-    if (scene.kind === 'trained' && spec && changesPicture(spec)) {
-      ({ video, cover } = await reformatTrained(this.media, v.app_pk, spec, scene.scene, { video, cover }, dir, signal).catch(unusable));
-    }
-    video = await inFormat(this.media, spec, video, dir, signal);
-    if (signal.aborted) return null;
-    const out = await probe(tools, video);
+  /** 4. Stores the video, its cover and subtitles; the finished video's own length is what is charged. */
+  private async store(v: Video, picture: Picture, srt: string | null) {
+    const out = await probe(await this.media.tools(), picture.video);
     const keys = { video: newKey('videos', formatOf(v.output)), cover: newKey('videos', 'jpg'), srt: srt ? newKey('videos', 'srt') : null };
-    await this.storage.putFile(keys.video, video);
-    await this.storage.putFile(keys.cover, cover);
+    await this.storage.putFile(keys.video, picture.video);
+    await this.storage.putFile(keys.cover, picture.cover);
     if (keys.srt && srt) await this.storage.put(keys.srt, Buffer.from(srt, 'utf8'));
     return { keys, durationMs: Math.round(out.durationMs) };
   }
@@ -353,58 +324,21 @@ export class VideoService {
     return Math.min(maxMs, remainingMs);
   }
 
-  /**
-   * The scene speaking by its own mouth bank: 20..95 %. Scenes trained before lip-sync existed
-   * (or with an older bank format) are analysed first and keep the bank. Null when the scene has
-   * no face to work with (the loop is then the video).
-   */
-  private async speakEmbedded(tools: MediaTools, scene: Scene, forward: string, job: {
-    base: string; frames: number; pn: LoopDirection; targets: MouthTarget[]; wav: string; dir: string; signal: AbortSignal;
-    progress: (percent: number, force?: boolean) => void;
-  }): Promise<string | null> {
-    const { bank, analysed } = await this.mouthBank(scene, forward, path.join(job.dir, 'bank'), {
-      signal: job.signal, onProgress: (d) => job.progress(20 + 30 * d),
-    });
-    const share = analysed ? 50 : 20;
-    if (bank.index.frames.length !== scene.frames) throw new Error(`the mouth bank covers ${bank.index.frames.length} frames but the scene has ${scene.frames}`);
-    const output = path.join(job.dir, 'lipsync.mp4');
-    const made = await renderEmbedded({
-      tools, index: bank.index, bankVideo: bank.video, base: job.base, frames: job.frames, pn: job.pn, targets: job.targets,
-      audioWav: job.wav, output, signal: job.signal, onProgress: (d) => job.progress(share + (95 - share) * d),
-    });
-    return made.changedFrames > 0 ? output : null;
+  /** The scene's mouth bank (analysed now when it has none): for the operator's `dhp lipsync analyse`. */
+  mouthBank(scene: Scene, forward: string, dir: string) {
+    return mouthBank(this.pictureDeps(), scene, forward, dir);
   }
 
-  /**
-   * The scene's mouth bank, read from storage into `dir`; a scene without one (trained before
-   * lip-sync, or with an older bank format) is analysed now and keeps the result.
-   */
-  async mouthBank(scene: Scene, forward: string, dir: string, opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}) {
-    await mkdir(dir, { recursive: true });
-    const stored = scene.lipsync_key ? await loadBank(this.storage, { indexKey: scene.lipsync_key, videoKey: scene.lipsync_video_key }, dir) : null;
-    if (stored) return { bank: stored, analysed: false };
-    if (!this.opts.faces) throw new Error('the embedded lip-sync needs the face detector');
-    const made = await analyseAndStore(await this.media.tools(), await this.opts.faces(), this.storage, dir, { ...scene, forward }, opts)
-      .catch((err) => { throw err instanceof BankRefused ? new PermanentError(err.message) : err; });
-    await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('scenes').set({ lipsync_key: made.indexKey, lipsync_video_key: made.videoKey }).where('id', '=', scene.id).execute();
-      await tx.updateTable('trainings').set({ lipsync: JSON.stringify(made.coverage) }).where('id', '=', scene.training_id).execute();
-    });
-    const bank = await loadBank(this.storage, made, dir);
-    if (!bank) throw new Error('the mouth bank just stored cannot be read back');
-    return { bank, analysed: true };
-  }
-
-  /** Storage may be remote later; ffmpeg wants local files. */
-  private async localCopy(key: string, dir: string): Promise<string> {
-    const dest = path.join(dir, path.basename(key));
-    if (!(await this.storage.copyTo(key, dest))) throw new UnusableInput('The avatar\'s video files are missing; train the avatar again.');
-    return dest;
+  private pictureDeps(): TrainedRendererDeps {
+    return {
+      db: this.db, storage: this.storage, media: this.media, lipsync: this.lipsync,
+      faces: this.opts.embeddedLipsync && this.opts.faces ? this.opts.faces : null,
+    };
   }
 
   async resolveScene(appPk: number, sceneId: number): Promise<ResolvedScene> {
     const character = sceneId < 0 ? findCharacter(sceneId) : undefined;
-    if (character) return { kind: 'builtin', character };
+    if (character) return { kind: 'builtin', character, renderer: new BuiltinRenderer(character, this.media) };
     const scene = sceneId > 0
       ? await this.db.selectFrom('scenes').innerJoin('trainings', 'trainings.id', 'scenes.training_id').selectAll('scenes')
         .select(['trainings.authorize_status', 'trainings.green_screen']).where('scenes.id', '=', sceneId).where('scenes.app_pk', '=', appPk).executeTakeFirst()
@@ -413,7 +347,7 @@ export class VideoService {
       throw invalid(`sceneId ${sceneId} is not an avatar you can use; list public avatars with POST /openapi/robot/v2/fastPublicPageList, or use the sceneId of one of your trainings.`);
     }
     const { authorize_status, green_screen, ...rest } = scene;
-    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status, greenScreen: green_screen === 1 };
+    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status, greenScreen: green_screen === 1, renderer: new TrainedRenderer(rest, this.pictureDeps()) };
   }
 
   private async own(app: App, id: number): Promise<Video> {
@@ -455,19 +389,9 @@ export class VideoService {
   }
 }
 
-/** Mouth targets from the sound of an uploaded speech file (no phonemes for it). */
-async function audioTargets(wav: string, fps: number): Promise<MouthTarget[]> {
-  const decoded = decodeWav(await readFile(wav));
-  return targetFromAudio(decoded.samples, decoded.sampleRate, fps);
-}
-
 function parseSceneId(raw: string | number): number {
   const n = typeof raw === 'number' ? raw : /^-?\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n === 0) throw invalid(`sceneId must be a scene id (an integer, as a number or a string); got "${raw}".`);
   return n;
 }
 
-function unusable(err: unknown): never {
-  if (err instanceof PermanentError) throw new UnusableInput(err.message);
-  throw err;
-}

@@ -12,7 +12,8 @@ import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { publicVoices } from '../../src/services/catalog.js';
 import { composeVideo } from '../../src/media/compose.js';
 import { measureOpenings, pearson } from '../../src/engines/lipsync/measure.js';
-import { targetFromAudio, targetFromPhonemes } from '../../src/engines/lipsync/target.js';
+import { mouthFromAudio } from '../../src/engines/mouth/audio.js';
+import { targetFromPhonemes } from '../../src/engines/mouth/target.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { keptPt, type BankIndex } from '../../src/engines/lipsync/bank.js';
 import { sceneFrames } from '../../src/engines/lipsync/embedded.js';
@@ -174,7 +175,7 @@ describe('embedded lip-sync of a trained avatar', () => {
     assert.equal(v.synthesisStatus, 3, v.failReason);
     const file = await saved(v.videoUrl, 'from-audio.mp4');
     const wav = decodeWav(readFileSync(path.join(media, 'new.wav')));
-    const target = targetFromAudio(wav.samples, wav.sampleRate, 25).map((t) => t.open);
+    const target = mouthFromAudio(wav.samples, wav.sampleRate, 25).map((t) => t.open);
     const embedded = pearson(await measureOpenings(tools, detector, file, 360, 640), target);
     const plain = pearson(await measureOpenings(tools, detector, loop, 360, 640), target);
     console.log(`# audioUrl: mouth opening vs the sound's track: embedded r = ${embedded.toFixed(3)}, plain loop r = ${plain.toFixed(3)}`);

@@ -7,7 +7,7 @@
 // the static layers once.
 
 import { Sex } from '../../domain/status.js';
-import type { Viseme } from './visemes.js';
+import type { Viseme } from '../mouth/visemes.js';
 import { Ctx, EyeState, FaceState, Box, Palette, CharacterDef, layout } from './frame.js';
 import { linear, radial, alpha, fillEllipse, seeded, studioBackground, drawNeck, torsoPath, shadeCloth, FaceShape, drawFace, drawEars, drawNose, drawBrows, browRaise, drawEyes, drawHumanMouth } from './parts.js';
 

@@ -4,7 +4,7 @@
 // the static layers once. The characters (characters.ts) fill the layers with parts (parts.ts).
 import type { Image, SKRSContext2D } from '@napi-rs/canvas';
 import type { Sex } from '../../domain/status.js';
-import type { Viseme } from './visemes.js';
+import type { Viseme } from '../mouth/visemes.js';
 
 export type Ctx = SKRSContext2D;
 

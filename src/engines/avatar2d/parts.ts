@@ -1,7 +1,7 @@
 // The drawing kit of the built-in avatars: paint helpers, the studio backdrop, and the human
 // parts (neck, torso, face, ears, nose, brows, eyes, mouth) the characters are made of, each drawn
 // with 2D canvas paths in the design space of frame.ts.
-import type { Viseme } from './visemes.js';
+import type { Viseme } from '../mouth/visemes.js';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, type Ctx, type EyeState, type Palette } from './frame.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canva
 import { decodeWav } from '../../media/wav.js';
 import type { PhonemeTiming } from '../tts/engine.js';
 import { requireCharacter } from './characters.js';
-import { energyTrack, frameCount, visemesFromEnergy, visemeTrack, type Viseme } from './visemes.js';
+import { mouthFromWavFile } from '../mouth/audio.js';
+import { frameCount, visemesFromEnergy, visemeTrack, type Viseme } from '../mouth/visemes.js';
 import type { Writable } from 'node:stream';
 import { runTool, ToolError } from '../../process/run-tool.js';
 import { applyDesignTransform, applyPose, drawCharacter, drawStaticLayers, layout, MAX_HEAD_OFFSET, NEUTRAL_STATE, type CharacterDef, type EyeState, type Pose } from './frame.js';
@@ -132,29 +133,12 @@ export async function buildTimeline(input: RenderInput, def: CharacterDef): Prom
   const frames = frameCount(input.durationMs, fps);
   const visemes = input.phonemes && input.phonemes.length > 0
     ? visemeTrack(input.phonemes, input.durationMs, fps)
-    : await energyVisemes(input.audioWav, fps);
+    : visemesFromEnergy((await mouthFromWavFile(input.audioWav, fps)).map((m) => m.open));
   const eyes = blinkTrack(frames, fps, input.seed ?? Math.abs(def.id));
   const poses = poseTrack(frames, fps);
   return Array.from({ length: frames }, (_, f) => ({ viseme: visemes[f] ?? 'REST', eyes: eyes[f], pose: poses[f] }));
 }
 
-/** Lip-sync from loudness alone, for audio that comes without phoneme timings. */
-async function energyVisemes(file: string, fps: number): Promise<Viseme[]> {
-  const wav = decodeWav(await readFile(file));
-  return visemesFromEnergy(energyTrack(toMono(wav.samples, wav.channels), wav.sampleRate, fps));
-}
-
-/** Averages interleaved channels; loudness is all the energy track needs. */
-function toMono(samples: Int16Array, channels: number): Int16Array {
-  if (channels === 1) return samples;
-  const mono = new Int16Array(samples.length / channels);
-  for (let i = 0; i < mono.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += samples[i * channels + c];
-    mono[i] = Math.round(sum / channels);
-  }
-  return mono;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Frame composition

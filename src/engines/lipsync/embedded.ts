@@ -10,7 +10,7 @@ import { blendPatch, featherMask } from './composite.js';
 import { openMouth } from './fallback.js';
 import { apply, eyeDistance, fitAffine, LOWER_FACE, STABLE, type Pt } from './landmarks.js';
 import { selectUnits, type BankUnit, type Pose } from './select.js';
-import type { MouthTarget } from './target.js';
+import type { MouthTarget } from '../mouth/target.js';
 import { fullFromKept } from './bank.js';
 import { type MediaTools } from '../../media/tools.js';
 import { fileArg } from '../../media/input.js';

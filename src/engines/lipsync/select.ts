@@ -4,7 +4,7 @@
 // motion are replayed rather than stitched from single frames.
 
 import type { MouthShape } from './landmarks.js';
-import type { MouthTarget } from './target.js';
+import type { MouthTarget } from '../mouth/target.js';
 
 export interface BankUnit {
   /** The scene frame this unit came from: consecutive frames join for free. */

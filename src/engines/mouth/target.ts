@@ -1,9 +1,9 @@
 // The mouth a video should show, one value pair per output frame: how open (0 closed .. 1 wide
 // open) and how spread (-1 rounded, o/u .. +1 spread, ee/s). From the TTS phoneme timings for
-// text, from the sound itself for uploaded audio.
+// text; audio.ts makes the same track from the sound itself for uploaded audio.
 
 import type { PhonemeTiming } from '../tts/engine.js';
-import { energyTrack, frameCount, phonemeToViseme, type Viseme } from '../avatar2d/visemes.js';
+import { frameCount, phonemeToViseme, type Viseme } from './visemes.js';
 
 export interface MouthTarget {
   open: number;
@@ -58,28 +58,5 @@ export function targetFromPhonemes(phonemes: PhonemeTiming[], durationMs: number
       spread += w * s.spread;
     });
     return { open, spread };
-  });
-}
-
-/**
- * Per output frame, from the sound: loudness opens the mouth (the 2D avatars' energy track), and
- * the share of high frequencies spreads it (s, ee and f are hissy and spread; o and u are dark
- * and rounded).
- */
-export function targetFromAudio(samples: Int16Array, sampleRate: number, fps: number): MouthTarget[] {
-  const open = energyTrack(samples, sampleRate, fps);
-  const hop = sampleRate / fps;
-  return open.map((o, f) => {
-    const from = Math.floor(f * hop), to = Math.min(samples.length, Math.floor((f + 1) * hop));
-    let energy = 0, diff = 0;
-    for (let i = from + 1; i < to; i++) {
-      energy += samples[i] * samples[i];
-      const d = samples[i] - samples[i - 1];
-      diff += d * d;
-    }
-    // diff/energy is about (2 sin(pi fc / fs))^2 for a tone at fc: 0.2 ~ 640 Hz at 44.1 kHz (dark), 2 ~ 4.5 kHz (hiss).
-    const ratio = energy > 0 ? diff / energy : 0;
-    const spread = o === 0 ? 0 : Math.max(-1, Math.min(1, Math.log10(Math.max(1e-3, ratio) / 0.5) * 1.5));
-    return { open: o, spread };
   });
 }

@@ -1,5 +1,6 @@
-// Lip-sync for the built-in 2D avatars: espeak IPA phonemes (or, without phonemes, the loudness
-// of the audio) become one mouth shape ("viseme") per video frame.
+// Mouth shapes ("visemes") per video frame: from espeak IPA phonemes, or from how open the mouth
+// is (mouth/audio.ts measures that from the sound when there are no phonemes). The built-in 2D
+// avatars draw them; the embedded lip-sync's targets (target.ts) start from them.
 
 import type { PhonemeTiming } from '../tts/engine.js';
 
@@ -112,63 +113,6 @@ function forEachOverlap(p: PhonemeTiming, frameMs: number, frames: number, fn: (
     const overlap = Math.min(p.endMs, (f + 1) * frameMs) - Math.max(p.startMs, f * frameMs);
     if (overlap > 0) fn(f, overlap);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Audio without phonemes: mouth openness from loudness
-
-/** Frames quieter than this (dBFS) are silence whatever the recording's level. */
-const ABSOLUTE_GATE_DB = -50;
-/** ...and so are frames this far below the speech level, which removes room noise and breaths. */
-const RELATIVE_GATE_DB = 30;
-/** One-pole smoothing per frame: the mouth opens quickly and closes a little more slowly, as real ones do. */
-const ATTACK = 0.7;
-const RELEASE = 0.45;
-
-/**
- * Mouth openness 0..1 per video frame from the RMS envelope of mono samples.
- * Levels are normalized to the loud end of the clip (95th percentile), so quiet and loud
- * recordings animate alike.
- */
-export function energyTrack(samples: Int16Array, sampleRate: number, fps: number): number[] {
-  const frames = frameCount((samples.length * 1000) / sampleRate, fps);
-  const levels = frameLevelsDb(samples, sampleRate, fps, frames);
-  const loud = percentile(levels.filter((db) => db > ABSOLUTE_GATE_DB), 0.95);
-  if (loud === undefined) return new Array(frames).fill(0);
-  const gate = Math.max(ABSOLUTE_GATE_DB, loud - RELATIVE_GATE_DB);
-  const openness: number[] = [];
-  let smoothed = 0;
-  for (const db of levels) {
-    const target = db <= gate ? 0 : Math.min(1, (db - gate) / Math.max(1, loud - gate));
-    smoothed += (target - smoothed) * (target > smoothed ? ATTACK : RELEASE);
-    // Snap the decaying tail to zero so silence is exactly closed, not 0.001 open.
-    if (target === 0 && smoothed < 0.05) smoothed = 0;
-    openness.push(smoothed);
-  }
-  return openness;
-}
-
-/** RMS in dBFS per frame period, over a window 1.5 frames wide so short bursts are not missed. */
-function frameLevelsDb(samples: Int16Array, sampleRate: number, fps: number, frames: number): number[] {
-  const hop = sampleRate / fps;
-  const half = Math.round(hop * 0.75);
-  const levels: number[] = [];
-  for (let f = 0; f < frames; f++) {
-    const center = Math.round((f + 0.5) * hop);
-    const from = Math.max(0, center - half);
-    const to = Math.min(samples.length, center + half);
-    let sum = 0;
-    for (let i = from; i < to; i++) sum += samples[i] * samples[i];
-    const rms = Math.sqrt(sum / Math.max(1, to - from)) / 32768;
-    levels.push(rms > 0 ? 20 * Math.log10(rms) : -120);
-  }
-  return levels;
-}
-
-function percentile(values: number[], q: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /**
