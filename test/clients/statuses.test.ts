@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import * as esbuild from 'esbuild';
+import * as schemas from '../../src/api/schemas.js';
 import * as domainStatus from '../../src/domain/status.js';
 import { authorizeStatuses, describeStatus, tasks, type TaskKind } from '../../src/domain/tasks.js';
 import * as sdk from '../../src/client/index.js';
@@ -41,6 +42,17 @@ test('the SDK\'s generated table is the server\'s, kind by kind and status by st
   }
   assert.equal(sdk.statusOf('video', { synthesisStatus: 7, status: 0 }), 7);
   assert.equal(sdk.statusOf('training', { status: 4 }), 4);
+});
+
+test('the wire schemas (the OpenAPI document, the SDK\'s type comments) describe each status field by the table', () => {
+  const fields: Array<[TaskKind, { properties: Record<string, { description?: string }> }]> = [
+    ['tts', schemas.TtsRecord], ['voice', schemas.ClonedVoice], ['voice', schemas.Voice], ['training', schemas.TrainingRecord], ['video', schemas.VideoRecord],
+  ];
+  for (const [kind, record] of fields) {
+    const described = record.properties[tasks[kind].statusField].description;
+    const expected = Object.entries(tasks[kind].statuses).sort(([a], [b]) => Number(a) - Number(b)).map(([n, name]) => `${n} ${name}`).join(', ');
+    assert.equal(described, expected, kind);
+  }
 });
 
 test('the CLI waits for the same kinds and names every status as the server does', () => {
