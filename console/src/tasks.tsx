@@ -1,7 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import type { ClonedVoice, Training, Tts, Video } from '../../src/client/index';
+import { describeStatus, SynthesisStatus, type ClonedVoice, type TaskKind, type Training, type Tts, type Video } from '../../src/client/index';
 import { seconds } from './format';
-import { statusOf, type Kind } from './status';
 import { names, type Workspace } from './workspace';
 
 export function Tasks({ workspace }: { workspace: Workspace | null }) {
@@ -32,8 +31,8 @@ function Group<T>({ title, items, render }: { title: string; items: T[]; render:
   );
 }
 
-function Task({ kind, status, name, meta, children }: { kind: Kind; status: number; name: string; meta: string; children?: ComponentChildren }) {
-  const s = statusOf(kind, status);
+function Task({ kind, status, name, meta, children }: { kind: TaskKind; status: number; name: string; meta: string; children?: ComponentChildren }) {
+  const s = describeStatus(kind, status);
   return (
     <li class="task">
       <p class="task-head">
@@ -56,7 +55,7 @@ function Downloads({ links }: { links: [string, string | null][] }) {
 const Reason = ({ text }: { text: string | null }) => (text ? <p class="reason">{text}</p> : null);
 
 function TtsTask({ t }: { t: Tts }) {
-  const ok = statusOf('tts', t.status).ok && t.ttsUrl;
+  const ok = describeStatus('tts', t.status).ok && t.ttsUrl;
   return (
     <Task kind="tts" status={t.status} name={names.tts(t)} meta={[t.speakerId, t.createTime, t.duration && seconds(t.duration)].filter(Boolean).join(' · ')}>
       {ok && <audio controls preload="metadata" src={t.ttsUrl!} aria-label={names.tts(t)} />}
@@ -67,10 +66,10 @@ function TtsTask({ t }: { t: Tts }) {
 }
 
 function VideoTask({ v }: { v: Video }) {
-  const ok = statusOf('video', v.synthesisStatus).ok && v.videoUrl;
+  const ok = describeStatus('video', v.synthesisStatus).ok && v.videoUrl;
   return (
     <Task kind="video" status={v.synthesisStatus} name={names.video(v)} meta={[v.createTime, v.durationMs && seconds(Number(v.durationMs))].filter(Boolean).join(' · ')}>
-      {v.synthesisStatus === 2 && v.progress !== undefined && (
+      {v.synthesisStatus === SynthesisStatus.Processing && v.progress !== undefined && (
         <progress max={100} value={v.progress} aria-label={`${names.video(v)}: ${v.progress}% done`}>{v.progress}%</progress>
       )}
       {ok && <video controls preload="metadata" src={v.videoUrl!} poster={v.coverUrl ?? undefined} aria-label={names.video(v)} />}
@@ -91,7 +90,7 @@ function TrainingTask({ t }: { t: Training }) {
 }
 
 function CloneTask({ c }: { c: ClonedVoice }) {
-  const ok = statusOf('voice', c.status).ok && c.ttsAudition;
+  const ok = describeStatus('voice', c.status).ok && c.ttsAudition;
   return (
     <Task kind="voice" status={c.status} name={names.voice(c)} meta={[c.speakerId, c.expireTime && `expires ${c.expireTime}`].filter(Boolean).join(' · ')}>
       {ok && <audio controls preload="metadata" src={c.ttsAudition} aria-label={`${names.voice(c)} sample`} />}

@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { AccountData, Avatar, ClonedVoice, DhpClient, Training, Tts, Video, Voice } from '../../src/client/index';
+import { describeStatus, type AccountData, type Avatar, type ClonedVoice, type DhpClient, type TaskKind, type Training, type Tts, type Video, type Voice } from '../../src/client/index';
 import { errorMessage } from './format';
-import { statusOf, type Kind } from './status';
 
 /** The app's quotas and its newest tasks of each kind. */
 export interface Workspace { account: AccountData['account']; tts: Tts[]; trainings: Training[]; clones: ClonedVoice[]; videos: Video[] }
@@ -20,18 +19,18 @@ export const names = {
 };
 
 const tasksOf = (w: Workspace) => [
-  ...w.tts.map((t) => ({ kind: 'tts' as Kind, key: `tts ${t.id}`, name: names.tts(t), status: t.status })),
-  ...w.videos.map((v) => ({ kind: 'video' as Kind, key: `video ${v.id}`, name: names.video(v), status: v.synthesisStatus })),
-  ...w.trainings.map((t) => ({ kind: 'training' as Kind, key: `training ${t.id}`, name: names.training(t), status: t.status })),
-  ...w.clones.map((c) => ({ kind: 'voice' as Kind, key: `voice ${c.speakerId}`, name: names.voice(c), status: c.status })),
+  ...w.tts.map((t) => ({ kind: 'tts' as TaskKind, key: `tts ${t.id}`, name: names.tts(t), status: t.status })),
+  ...w.videos.map((v) => ({ kind: 'video' as TaskKind, key: `video ${v.id}`, name: names.video(v), status: v.synthesisStatus })),
+  ...w.trainings.map((t) => ({ kind: 'training' as TaskKind, key: `training ${t.id}`, name: names.training(t), status: t.status })),
+  ...w.clones.map((c) => ({ kind: 'voice' as TaskKind, key: `voice ${c.speakerId}`, name: names.voice(c), status: c.status })),
 ];
 
 /** "Speech #3: Succeeded." for every task that has ended since `before`. */
 function endedSince(before: Workspace, now: Workspace): string {
   const was = new Map(tasksOf(before).map((t) => [t.key, t.status]));
   return tasksOf(now)
-    .filter((t) => was.get(t.key) !== t.status && statusOf(t.kind, t.status).done)
-    .map((t) => `${t.name}: ${statusOf(t.kind, t.status).label}.`)
+    .filter((t) => was.get(t.key) !== t.status && describeStatus(t.kind, t.status).done)
+    .map((t) => `${t.name}: ${describeStatus(t.kind, t.status).label}.`)
     .join(' ');
 }
 
@@ -69,7 +68,7 @@ export function useWorkspace(client: DhpClient, announce: (message: string) => v
   useEffect(() => { void refresh(); }, [refresh]);
   useEffect(() => {
     if (round === 0) return;
-    const busy = previous.current !== null && tasksOf(previous.current).some((t) => !statusOf(t.kind, t.status).done);
+    const busy = previous.current !== null && tasksOf(previous.current).some((t) => !describeStatus(t.kind, t.status).done);
     const timer = setTimeout(refresh, busy ? ACTIVE_POLL_MS : IDLE_POLL_MS);
     return () => clearTimeout(timer);
   }, [round, refresh]);
@@ -96,6 +95,6 @@ export function useCatalog(client: DhpClient) {
   return { catalog, error };
 }
 
-export const readyVoices = (clones: ClonedVoice[]) => clones.filter((c) => statusOf('voice', c.status).ok);
+export const readyVoices = (clones: ClonedVoice[]) => clones.filter((c) => describeStatus('voice', c.status).ok);
 export const trainedAvatars = (trainings: Training[]) =>
-  trainings.filter((t): t is Training & { sceneId: number } => statusOf('training', t.status).ok && t.sceneId !== null);
+  trainings.filter((t): t is Training & { sceneId: number } => describeStatus('training', t.status).ok && t.sceneId !== null);

@@ -1,4 +1,9 @@
 import { Type, type TSchema, type Static } from '@sinclair/typebox';
+import { tasks, type TaskKind } from '../domain/tasks.js';
+
+/** "0 Preparing, 1 Processing, ...": the kind's statuses as domain/tasks.ts names them. */
+const statusDoc = (kind: TaskKind) => Object.entries(tasks[kind].statuses)
+  .map(([n, name]) => [Number(n), name] as const).sort(([a], [b]) => a - b).map(([n, name]) => `${n} ${name}`).join(', ');
 
 /**
  * Wire schemas: the single source of truth for validation, serialization, the
@@ -89,7 +94,7 @@ export const Voice = Type.Object({
   ttsAudition: Type.String(),
   languages: Type.Array(Type.String()),
   sex: Type.Integer(),
-  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired' }),
+  status: Type.Integer({ description: statusDoc('voice') }),
 });
 
 export const TtsCreateBody = Type.Object({
@@ -100,7 +105,7 @@ export const TtsCreateBody = Type.Object({
 export const TtsCreated = Type.Object({ id: Type.Integer(), status: Type.Integer() });
 export const TtsRecord = Type.Object({
   id: Type.Integer(),
-  status: Type.Integer({ description: '0 Preparing, 1 Processing, 2 Success, 3 Failed' }),
+  status: Type.Integer({ description: statusDoc('tts') }),
   duration: Type.Union([Type.Integer(), Type.Null()], { description: 'Audio length, ms' }),
   ttsUrl: Type.Union([Type.String(), Type.Null()]),
   srtUrl: Type.Union([Type.String(), Type.Null()]),
@@ -145,7 +150,7 @@ export const TrainingRecord = Type.Object({
   id: Type.Integer(),
   title: Type.String(),
   videoUrl: Type.String(),
-  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Rejected' }),
+  status: Type.Integer({ description: statusDoc('training') }),
   callbackStatus: Type.Integer({ description: '0 Initial, 1 Success, 2 Failed' }),
   comment: Type.String({ description: 'Why it failed or was rejected; notes' }),
   sceneId: NullableInt,
@@ -180,7 +185,7 @@ export const ClonedVoice = Type.Object({
   ttsAudition: Type.String(),
   languages: Type.Array(Type.String()),
   sex: NullableInt,
-  status: Type.Integer({ description: '0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired' }),
+  status: Type.Integer({ description: statusDoc('voice') }),
   authorizeStatus: Type.Integer(),
   reason: NullableString,
   expireTime: NullableString,
@@ -232,7 +237,7 @@ export const VideoRecord = Type.Object({
   id: Type.Integer(),
   videoName: NullableString,
   videoFormat: Type.String(),
-  synthesisStatus: Type.Integer({ description: '-1 Editing, 1 Queued, 2 Processing, 3 Success, 4 Failed, 6 Canceled, 7 Task failed' }),
+  synthesisStatus: Type.Integer({ description: statusDoc('video') }),
   videoUrl: NullableString,
   srtUrl: NullableString,
   duration: NullableString,

@@ -5,7 +5,7 @@ import { CliError, EXIT, parseArgs, stringFlag, UsageError, type Parsed } from '
 import { duration, table } from './format.js';
 import { loadCredentials, removeCredentials, saveCredentials } from './profile.js';
 import { ask, askSecret } from './prompt.js';
-import { checkOutputs, finish, holdInterrupts, isKind, KINDS, resumeCommand, statusName, taskId, type Kind } from './tasks.js';
+import { checkOutputs, finish, holdInterrupts, kindOf, KINDS, resumeCommand, statusName, taskId, type Kind } from './tasks.js';
 
 export type ClientCommandName = 'login' | 'logout' | 'account' | 'avatars' | 'voices' | 'tts' | 'voice' | 'avatar' | 'video' | 'wait';
 
@@ -134,7 +134,7 @@ async function avatars(args: string[]): Promise<number> {
     const list = await all(client.trainings.list({ size: 100 }));
     return print(json, list, () => (list.length ? table([
       ['SCENE', 'TRAINING', 'STATUS', 'NAME', 'RESOLUTION', 'CREATED'],
-      ...list.map((t) => [t.sceneId === null ? '-' : String(t.sceneId), String(t.id), statusName('avatar', t.status), t.title, t.resolution ?? '-', t.createTime]),
+      ...list.map((t) => [t.sceneId === null ? '-' : String(t.sceneId), String(t.id), statusName('training', t.status), t.title, t.resolution ?? '-', t.createTime]),
     ]) : 'No avatar trainings yet: dhp avatar train --video FILE --consent FILE --consent-text "..."\n'));
   }
   const list = await all(client.avatars.listPublic({ size: 100 }));
@@ -262,7 +262,7 @@ async function avatarTrain(args: string[]): Promise<number> {
   const videoIn = media(p, 'video', 'avatar train');
   const consent = media(p, 'consent', 'avatar train');
   const authorizeText = required(p, 'consent-text', 'avatar train');
-  return create('avatar', p, async (client) => {
+  return create('training', p, async (client) => {
     const created = await client.trainings.create({
       name: stringFlag(p, 'name') ?? nameOf(videoIn), videoUrl: await mediaUrl(client, videoIn), authorizeUrl: await mediaUrl(client, consent), authorizeText,
       level: 1, compress: p.flags.compress ? true : undefined,
@@ -305,8 +305,9 @@ async function videoCancel(args: string[]): Promise<number> {
 
 async function waitCommand(args: string[]): Promise<number> {
   const p = parseArgs(args, { output: 'string', srt: 'string', json: 'boolean' });
-  const [kind, rawId] = positionals(p, 'wait tts|voice|avatar|video ID [-o FILE] [--srt FILE] [--json]', 2);
-  if (!isKind(kind)) throw new UsageError(`wait: the kind is tts, voice, avatar or video, got "${kind}"`);
+  const [word, rawId] = positionals(p, 'wait tts|voice|training|video ID [-o FILE] [--srt FILE] [--json]', 2);
+  const kind = kindOf(word);
+  if (!kind) throw new UsageError(`wait: the kind is tts, voice, training (or avatar) or video, got "${word}"`);
   const id = taskId(kind, rawId);
   const outputs = { output: stringFlag(p, 'output'), srt: stringFlag(p, 'srt') };
   checkOutputs(kind, outputs);

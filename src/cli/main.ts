@@ -48,8 +48,9 @@ Client commands (call a dhp server, or the cloud platform, over its API):
                    [-o out.mp4] [--no-wait] [--json]
                                     Make a video of an avatar speaking
   dhp video cancel ID [--json]      Cancel a video that is still queued or running
-  dhp wait tts|voice|avatar|video ID [-o FILE] [--srt FILE] [--json]
-                                    Wait for a task created earlier (and download its results)
+  dhp wait tts|voice|training|video ID [-o FILE] [--srt FILE] [--json]
+                                    Wait for a task created earlier (and download its results);
+                                    "avatar" also names a training
 
   Media given as a local file (anything but an http(s) URL) is uploaded first. Commands that
   create a task wait for it, showing progress on stderr; Ctrl-C stops waiting and leaves the task

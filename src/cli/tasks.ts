@@ -4,24 +4,23 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import type { ClonedVoice, DhpClient, Training, Tts, Video, WaitKind } from '../client/index.js';
+import { describeStatus, statusOf, type ClonedVoice, type DhpClient, type TaskKind, type Training, type Tts, type Video } from '../client/index.js';
 import { CliError, EXIT, UsageError } from './args.js';
 import { progress } from './progress.js';
 
-/** The long-running tasks the CLI creates and waits for, by the name `dhp wait` uses. */
-export type Kind = 'tts' | 'voice' | 'avatar' | 'video';
+/** The long-running tasks the CLI creates and waits for, by the name `dhp wait` uses (the SDK's, the API's). */
+export type Kind = TaskKind;
+/** Words `dhp wait` also takes for a kind: "avatar" is what earlier versions called a training. */
+const ALIASES: Readonly<Record<string, Kind>> = { avatar: 'training' };
 type TaskRecord = Tts | Training | ClonedVoice | Video;
 /** Where finished results go: -o FILE and --srt FILE. */
 export interface Outputs { output?: string; srt?: string }
 type Urls = { [K in keyof Outputs]?: string | null };
 
+/** What the CLI shows of a kind; its statuses are the SDK's table (statuses, describeStatus). */
 interface KindInfo<R extends TaskRecord> {
-  sdk: WaitKind;
+  /** The task's short name in messages ("video 12 created"). */
   noun: string;
-  /** Status numbers as the API documents them. */
-  statuses: Record<number, string>;
-  success: number;
-  status(r: R): number;
   failure(r: R): string | null;
   /** What a finished task produced, for people. */
   summary(r: R): string;
@@ -30,37 +29,36 @@ interface KindInfo<R extends TaskRecord> {
   urls(r: R): Urls;
 }
 
-const trainingStatuses = { 0: 'Pending', 1: 'Training', 2: 'Success', 3: 'Failed' };
 const tts: KindInfo<Tts> = {
-  sdk: 'tts', noun: 'TTS', statuses: { 0: 'Preparing', 1: 'Processing', 2: 'Success', 3: 'Failed' }, success: 2,
-  status: (r) => r.status, failure: (r) => r.reason ?? null,
+  noun: 'TTS', failure: (r) => r.reason ?? null,
   summary: (r) => `TTS ${r.id}: ${((r.duration ?? 0) / 1000).toFixed(1)} s of speech by ${r.speakerId}`,
   outputs: ['output', 'srt'], urls: (r) => ({ output: r.ttsUrl, srt: r.srtUrl }),
 };
 const voice: KindInfo<ClonedVoice> = {
-  sdk: 'voice', noun: 'voice clone', statuses: { ...trainingStatuses, 4: 'Expired' }, success: 2,
-  status: (r) => r.status, failure: (r) => r.reason,
+  noun: 'voice clone', failure: (r) => r.reason,
   summary: (r) => `voice ${r.speakerId} ("${r.ttsName}") is ready: dhp tts "..." --voice ${r.speakerId}`,
   outputs: [], urls: () => ({}),
 };
-const avatar: KindInfo<Training> = {
-  sdk: 'training', noun: 'avatar training', statuses: { ...trainingStatuses, 4: 'Rejected' }, success: 2,
-  status: (r) => r.status, failure: (r) => r.comment || null,
+const training: KindInfo<Training> = {
+  noun: 'avatar training', failure: (r) => r.comment || null,
   summary: (r) => `avatar training ${r.id} ("${r.title}") is ready as scene ${r.sceneId}: dhp video create --avatar ${r.sceneId} ...`,
   outputs: [], urls: () => ({}),
 };
 const video: KindInfo<Video> = {
-  sdk: 'video', noun: 'video', statuses: { [-1]: 'Editing', 1: 'Queued', 2: 'Processing', 3: 'Success', 4: 'Failed', 6: 'Canceled', 7: 'Task failed' }, success: 3,
-  status: (r) => r.synthesisStatus, failure: (r) => r.failReason,
+  noun: 'video', failure: (r) => r.failReason,
   summary: (r) => `video ${r.id}${r.videoName ? ` ("${r.videoName}")` : ''}: ${r.duration ?? '?'} s`,
   outputs: ['output'], urls: (r) => ({ output: r.videoUrl }),
 };
-export const KINDS: Record<Kind, KindInfo<any>> = { tts, voice, avatar, video };
+export const KINDS: Record<Kind, KindInfo<any>> = { tts, voice, training, video };
 
-export function isKind(s: string | undefined): s is Kind { return s !== undefined && Object.hasOwn(KINDS, s); }
+/** The kind a word typed after `dhp wait` names (an alias included), or undefined. */
+export function kindOf(s: string | undefined): Kind | undefined {
+  if (s === undefined) return undefined;
+  return Object.hasOwn(KINDS, s) ? (s as Kind) : Object.hasOwn(ALIASES, s) ? ALIASES[s] : undefined;
+}
 
 export function statusName(kind: Kind, status: number): string {
-  return KINDS[kind].statuses[status] ?? `status ${status}`;
+  return describeStatus(kind, status).label;
 }
 
 /** A task id as typed: digits for everything but a voice (its speakerId). */
@@ -127,17 +125,17 @@ export async function finish(client: DhpClient, kind: Kind, id: string, opts: Fi
   if (opts.announce) process.stderr.write(opts.announce);
   const shown = progress(`${kind} ${id}`);
   try {
-    const rec = await client.waitFor(info.sdk, id, {
+    const rec = await client.waitFor(kind, id, {
       intervalMs: 1000, timeoutMs: Infinity, signal: stop.signal,
       onProgress: (r, s) => shown.status(statusName(kind, s), (r as { progress?: number }).progress),
     });
     shown.done();
-    const ok = info.status(rec) === info.success;
-    const files: Outputs = ok ? await downloadAll(info.urls(rec), opts, `${info.noun} ${id}`, stop.signal) : {};
+    const ended = describeStatus(kind, statusOf(kind, rec));
+    const files: Outputs = ended.ok ? await downloadAll(info.urls(rec), opts, `${info.noun} ${id}`, stop.signal) : {};
     if (opts.json) process.stdout.write(`${JSON.stringify({ ...rec, files })}\n`);
-    if (!ok) {
+    if (!ended.ok) {
       const why = info.failure(rec);
-      process.stderr.write(`dhp: ${info.noun} ${id} ended ${statusName(kind, info.status(rec))}${why ? `: ${why}` : ''}\n`);
+      process.stderr.write(`dhp: ${info.noun} ${id} ended ${ended.label}${why ? `: ${why}` : ''}\n`);
       return EXIT.failed;
     }
     if (!opts.json) {

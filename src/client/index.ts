@@ -2,7 +2,8 @@
 /**
  * dhp SDK: a typed client for the Digital Human Platform API (dhp and the
  * wire-compatible cloud platform). Runtime needs only `fetch` (and Web Crypto
- * for verifyCallback); its wire types (types.ts) are generated from the server's schemas.
+ * for verifyCallback); its wire types (types.ts) and its status table (statuses.ts) are
+ * generated from the server's schemas and task descriptions.
  */
 import type {
   AccountData, AuthorizeSceneBody, AuthorizeSpeakerBody, Avatar, AvatarQuery as AvatarQueryWire, ClonedVoice, CloneBody,
@@ -10,6 +11,7 @@ import type {
   UploadResult, VideoCreateBody, VideoCreated, Video, Voice, VoiceQuery as VoiceQueryWire,
 } from './types.js';
 import { md5Hex, toHex } from './md5.js';
+import { statuses, statusOf, type TaskKind } from './statuses.js';
 
 export type {
   AccountData, AuthorizeSceneBody, AuthorizeSpeakerBody, Avatar, ClonedVoice, CloneBody, TokenData, TrainingCreateBody, TrainingCreated,
@@ -147,7 +149,7 @@ export class PagePromise<T> implements PromiseLike<Page<T>>, AsyncIterable<T> {
 
 // ---------------------------------------------------------------- waitFor
 
-export type WaitKind = 'tts' | 'training' | 'voice' | 'video';
+export type WaitKind = TaskKind;
 type WaitRecord<K extends WaitKind> = K extends 'tts' ? Tts : K extends 'training' ? Training : K extends 'voice' ? ClonedVoice : Video;
 type WaitId<K extends WaitKind> = K extends 'voice' ? string : number | string;
 export interface WaitOptions<R> {
@@ -157,7 +159,6 @@ export interface WaitOptions<R> {
   onProgress?: (record: R, status: number) => void;
   signal?: AbortSignal;
 }
-const TERMINAL: Record<WaitKind, number[]> = { tts: [2, 3], training: [2, 3, 4], voice: [2, 3, 4], video: [3, 4, 6, 7] };
 
 // ---------------------------------------------------------------- client
 
@@ -397,19 +398,19 @@ export class DhpClient {
     },
   };
 
-  /** Polls until the task reaches a terminal status and resolves with its record (whatever that status is). */
+  /** Polls until the task reaches a final status (statuses[kind].final) and resolves with its record (whatever that status is). */
   async waitFor<K extends WaitKind>(kind: K, id: WaitId<K>, opts: WaitOptions<WaitRecord<K>> = {}): Promise<WaitRecord<K>> {
     const interval = opts.intervalMs ?? 1000;
     const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
-    const terminal = TERMINAL[kind];
+    const { final } = statuses[kind];
     let last: string | undefined;
     for (;;) {
       const rec = await this.fetchForWait(kind, id, { signal: opts.signal });
-      const status = kind === 'video' ? (rec as Video).synthesisStatus : (rec as Tts | Training | ClonedVoice).status;
+      const status = statusOf(kind, rec);
       // A video's progress (a dhp addition) moves within one status.
       const seen = `${status}:${(rec as { progress?: number }).progress ?? ''}`;
       if (seen !== last) { last = seen; opts.onProgress?.(rec as WaitRecord<K>, status); }
-      if (terminal.includes(status)) return rec as WaitRecord<K>;
+      if (final.includes(status)) return rec as WaitRecord<K>;
       if (Date.now() + interval > deadline) {
         throw new DhpError(`Timed out waiting for ${kind} ${id} (last status ${status}).`, 'WAIT_TIMEOUT', 0);
       }
@@ -469,3 +470,7 @@ export async function verifyCallback(
 }
 
 export { md5Hex } from './md5.js';
+export {
+  AuthorizeStatus, authorizeStatuses, CallbackStatus, describeStatus, statuses, statusOf, SynthesisStatus, TrainingStatus, TtsStatus, VoiceStatus,
+  type TaskKind, type TaskStatuses,
+} from './statuses.js';

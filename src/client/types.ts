@@ -49,7 +49,7 @@ export type Voice = {
   ttsAudition: string;
   languages: string[];
   sex: number;
-  /** 0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired */
+  /** 0 Pending, 1 Training, 2 Succeeded, 3 Failed, 4 Expired */
   status: number;
 };
 
@@ -71,7 +71,7 @@ export type ClonedVoice = {
   ttsAudition: string;
   languages: string[];
   sex: number | null;
-  /** 0 Pending, 1 Training, 2 Success, 3 Failed, 4 Expired */
+  /** 0 Pending, 1 Training, 2 Succeeded, 3 Failed, 4 Expired */
   status: number;
   authorizeStatus: number;
   reason: string | null;
@@ -103,7 +103,7 @@ export type CloneBody = {
 
 export type Tts = {
   id: number;
-  /** 0 Preparing, 1 Processing, 2 Success, 3 Failed */
+  /** 0 Preparing, 1 Processing, 2 Succeeded, 3 Failed */
   status: number;
   /** Audio length, ms */
   duration: number | null;
@@ -137,7 +137,7 @@ export type Training = {
   id: number;
   title: string;
   videoUrl: string;
-  /** 0 Pending, 1 Training, 2 Success, 3 Failed, 4 Rejected */
+  /** 0 Pending, 1 Training, 2 Succeeded, 3 Failed, 4 Rejected */
   status: number;
   /** 0 Initial, 1 Success, 2 Failed */
   callbackStatus: number;
@@ -186,7 +186,7 @@ export type Video = {
   id: number;
   videoName: string | null;
   videoFormat: string;
-  /** -1 Editing, 1 Queued, 2 Processing, 3 Success, 4 Failed, 6 Canceled, 7 Task failed */
+  /** -1 Editing, 1 Queued, 2 Processing, 3 Succeeded, 4 Failed, 6 Canceled, 7 Task failed */
   synthesisStatus: number;
   videoUrl: string | null;
   srtUrl: string | null;

@@ -33,17 +33,8 @@ export interface TrainingInput {
   greenScreen?: boolean | number | null;
 }
 
-export interface TrainingView {
-  id: number; title: string; videoUrl: string; status: number; callbackStatus: number; comment: string;
-  sceneId: number | null; coverUrl: string | null; authorizeStatus: number; createTime: string; updateTime: string;
-  /** dhp addition: the avatar's resolution (e.g. 1080x1920) once trained. */
-  resolution: string | null;
-  /**
-   * dhp addition: the embedded lip-sync's analysis of the training video: frames in it, frames
-   * with a usable face, and the share (0..1) of mouth openings they cover. Null until analysed.
-   */
-  lipsync: { frames: number; usableFrames: number; coverage: number } | null;
-}
+/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts TrainingRecord), so the shape is written once. */
+export type TrainingView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').TrainingRecord>;
 
 /** A training row with its scene's size, when it has a scene. */
 type TrainingWithSize = Training & { width?: number | null; height?: number | null };

@@ -16,18 +16,8 @@ import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl } from './urls.js';
 import type { VoiceService } from './voices.js';
 
-export interface TtsView {
-  id: number;
-  status: number;
-  duration: number | null;
-  ttsUrl: string | null;
-  srtUrl: string | null;
-  speakerId: string;
-  reason: string | null;
-  callbackStatus: number;
-  createTime: string;
-  updateTime: string;
-}
+/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts TtsRecord), so the shape is written once. */
+export type TtsView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').TtsRecord>;
 
 const ref = (id: number) => `tts:${id}`;
 

@@ -45,11 +45,8 @@ export interface VideoInput {
   speakerId?: string | null; pn?: number | null; callbackUrl?: string | null;
 }
 
-export interface VideoView {
-  id: number; videoName: string | null; videoFormat: string; synthesisStatus: number; videoUrl: string | null; srtUrl: string | null;
-  duration: string | null; durationMs: string | null; coverUrl: string | null; createTime: string; updateTime: string; failReason: string | null;
-  progress: number;
-}
+/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts VideoRecord), so the shape is written once. */
+export type VideoView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').VideoRecord>;
 
 /** The caller canceled while the job ran: stop quietly, the cancel already settled everything. */
 class Canceled extends Error {}

@@ -26,10 +26,8 @@ import { tenantInput } from '../media/input.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
 
-export interface VoiceView {
-  speakerId: string; ttsName: string; ttsFeatures: string; audioUrl: string; ttsAudition: string; languages: string[];
-  sex: number | null; status: number; authorizeStatus: number; reason: string | null; expireTime: string | null;
-}
+/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts ClonedVoice), so the shape is written once. */
+export type VoiceView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').ClonedVoice>;
 
 export interface VoiceListQuery { page: number; size: number; sex?: number; status?: number; expireStartTime?: string; expireEndTime?: string }
 

@@ -165,7 +165,7 @@ describe('dhp client commands against a real server', () => {
     const r = await dhp(['tts', 'Hello from the command line.', '--voice', 'en-us-female', '-o', file('hello.wav'), '--srt', file('hello.srt')]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /^TTS \d+ created$/m);
-    assert.match(r.err, /^tts \d+: Success \(\d+s\)$/m, 'a plain line per status change when stderr is not a terminal');
+    assert.match(r.err, /^tts \d+: Succeeded \(\d+s\)$/m, 'a plain line per status change when stderr is not a terminal');
     assert.doesNotMatch(r.err, /\r/);
     assert.match(r.out, new RegExp(`wrote ${file('hello.wav')}\nwrote ${file('hello.srt')}`));
     const wav = decodeWav(readFileSync(file('hello.wav')));
@@ -206,7 +206,7 @@ describe('dhp client commands against a real server', () => {
     });
     assert.equal(shown.code, 0, shown.out);
     assert.match(shown.out, /\r\x1b\[2Kvideo \d+: \[#*\.*\] +\d+% Processing/, JSON.stringify(shown.out.slice(0, 400)));
-    assert.match(shown.out, /\[#{20}\] 100% Success/);
+    assert.match(shown.out, /\[#{20}\] 100% Succeeded/);
   });
 
   test('Ctrl-C stops waiting with exit 130 and says how to resume; dhp wait then completes it', async () => {
@@ -290,6 +290,12 @@ describe('dhp client commands against a real server', () => {
     assert.ok(Number.isInteger(trained.sceneId), avatar.out);
     const scenes = JSON.parse((await dhp(['avatars', '--mine', '--json'])).out);
     assert.ok(scenes.some((t: any) => t.sceneId === trained.sceneId), JSON.stringify(scenes));
+    // A training is waited for as "training", the SDK's and the API's word; "avatar" still works.
+    for (const word of ['training', 'avatar']) {
+      const waited = await dhp(['wait', word, String(trained.id), '--json']);
+      assert.equal(waited.code, 0, waited.err);
+      assert.equal(JSON.parse(waited.out).status, 2, waited.out);
+    }
 
     // The clone speaks a video of the trained avatar.
     const video = await dhp(['video', 'create', '--avatar', String(trained.sceneId), '--text', 'My own face and my own voice.', '--voice', cloned.speakerId, '-o', file('mine.mp4'), '--json']);
