@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import Fastify from 'fastify';
-import { AccessTokenQuery, Envelope, IdParam, TtsRecord } from '../src/api/schemas.js';
+import { AccessTokenQuery, Envelope, IdParam, TtsRecord } from '../src/domain/schemas.js';
 import { startBenchDhp } from './dhp.js';
 
 export interface Part { name: string; us: number; note: string }

@@ -21,6 +21,8 @@ import type { MediaWorkspace } from './workspace.js';
 import { AuthorizeStatus, TrainingStatus } from '../domain/status.js';
 import { tasks } from '../domain/tasks.js';
 import { type Executor } from '../store/db.js';
+import type { Static } from '@sinclair/typebox';
+import type { TrainingRecord } from '../domain/schemas.js';
 
 const finished: readonly number[] = tasks.training.final;
 
@@ -33,8 +35,8 @@ export interface TrainingInput {
   greenScreen?: boolean | number | null;
 }
 
-/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts TrainingRecord), so the shape is written once. */
-export type TrainingView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').TrainingRecord>;
+/** The record as the API sends it: its wire schema's type (domain/schemas.ts TrainingRecord), so the shape is written once. */
+export type TrainingView = Static<typeof TrainingRecord>;
 
 /** A training row with its scene's size, when it has a scene. */
 type TrainingWithSize = Training & { width?: number | null; height?: number | null };

@@ -15,9 +15,11 @@ import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl } from './urls.js';
 import type { VoiceService } from './voices.js';
+import type { Static } from '@sinclair/typebox';
+import type { TtsRecord } from '../domain/schemas.js';
 
-/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts TtsRecord), so the shape is written once. */
-export type TtsView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').TtsRecord>;
+/** The record as the API sends it: its wire schema's type (domain/schemas.ts TtsRecord), so the shape is written once. */
+export type TtsView = Static<typeof TtsRecord>;
 
 const ref = (id: number) => `tts:${id}`;
 

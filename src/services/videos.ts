@@ -36,6 +36,8 @@ import { type Executor } from '../store/db.js';
 import { probe } from '../media/probe.js';
 import { tenantInput } from '../media/input.js';
 import { type CharacterDef } from '../engines/avatar2d/frame.js';
+import type { Static } from '@sinclair/typebox';
+import type { VideoRecord } from '../domain/schemas.js';
 
 const active: readonly number[] = tasks.video.active;
 const final: readonly number[] = tasks.video.final;
@@ -45,8 +47,8 @@ export interface VideoInput {
   speakerId?: string | null; pn?: number | null; callbackUrl?: string | null;
 }
 
-/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts VideoRecord), so the shape is written once. */
-export type VideoView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').VideoRecord>;
+/** The record as the API sends it: its wire schema's type (domain/schemas.ts VideoRecord), so the shape is written once. */
+export type VideoView = Static<typeof VideoRecord>;
 
 /** The caller canceled while the job ran: stop quietly, the cancel already settled everything. */
 class Canceled extends Error {}

@@ -23,11 +23,13 @@ import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
 import { type Executor } from '../store/db.js';
 import { tenantInput } from '../media/input.js';
+import type { Static } from '@sinclair/typebox';
+import type { ClonedVoice } from '../domain/schemas.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
 
-/** The record as the API sends it: its TypeBox schema's type (src/api/schemas.ts ClonedVoice), so the shape is written once. */
-export type VoiceView = import('@sinclair/typebox').Static<typeof import('../api/schemas.js').ClonedVoice>;
+/** The record as the API sends it: its wire schema's type (domain/schemas.ts ClonedVoice), so the shape is written once. */
+export type VoiceView = Static<typeof ClonedVoice>;
 
 export interface VoiceListQuery { page: number; size: number; sex?: number; status?: number; expireStartTime?: string; expireEndTime?: string }
 

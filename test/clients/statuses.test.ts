@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import * as esbuild from 'esbuild';
-import * as schemas from '../../src/api/schemas.js';
+import * as schemas from '../../src/domain/schemas.js';
 import * as domainStatus from '../../src/domain/status.js';
 import { authorizeStatuses, describeStatus, tasks, type TaskKind } from '../../src/domain/tasks.js';
 import * as sdk from '../../src/client/index.js';

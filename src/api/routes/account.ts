@@ -1,4 +1,4 @@
-import { AccessTokenQuery, AccountData, Envelope } from '../schemas.js';
+import { AccessTokenQuery, AccountData, Envelope } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

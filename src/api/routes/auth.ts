@@ -1,4 +1,4 @@
-import { Envelope, TokenData, TokenQuery } from '../schemas.js';
+import { Envelope, TokenData, TokenQuery } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

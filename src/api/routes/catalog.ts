@@ -1,4 +1,4 @@
-import { AccessTokenQuery, Avatar, AvatarQuery, Envelope, Page, Voice, VoiceQuery } from '../schemas.js';
+import { AccessTokenQuery, Avatar, AvatarQuery, Envelope, Page, Voice, VoiceQuery } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

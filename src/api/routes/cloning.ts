@@ -1,7 +1,7 @@
 import {
   AccessTokenQuery, AuthorizeSceneBody, AuthorizeSpeakerBody, ClonedVoice, CloneBody, CloneListQuery, Envelope, IdParam, Page, PageQuery,
   SpeakerParam, TrainingCreateBody, TrainingCreateV2Body, TrainingCreated, TrainingRecord,
-} from '../schemas.js';
+} from '../../domain/schemas.js';
 import { Type } from '@sinclair/typebox';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';

@@ -1,4 +1,4 @@
-import { AccessTokenQuery, Envelope, IdParam, Page, PageQuery, TtsCreateBody, TtsCreated, TtsRecord } from '../schemas.js';
+import { AccessTokenQuery, Envelope, IdParam, Page, PageQuery, TtsCreateBody, TtsCreated, TtsRecord } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

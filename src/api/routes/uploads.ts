@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import { ApiError, invalid } from '../../domain/errors.js';
-import { AccessTokenQuery, Envelope, UploadRecord } from '../schemas.js';
+import { AccessTokenQuery, Envelope, UploadRecord } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

@@ -1,4 +1,4 @@
-import { AccessTokenQuery, Envelope, IdParam, Page, PageQuery, VideoCreateBody, VideoCreated, VideoCreateFullBody, VideoRecord } from '../schemas.js';
+import { AccessTokenQuery, Envelope, IdParam, Page, PageQuery, VideoCreateBody, VideoCreated, VideoCreateFullBody, VideoRecord } from '../../domain/schemas.js';
 import { ok } from '../envelope.js';
 import type { RoutePlugin } from '../context.js';
 

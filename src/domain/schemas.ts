@@ -1,5 +1,5 @@
 import { Type, type TSchema, type Static } from '@sinclair/typebox';
-import { tasks, type TaskKind } from '../domain/tasks.js';
+import { tasks, type TaskKind } from './tasks.js';
 
 /** "0 Preparing, 1 Processing, ...": the kind's statuses as domain/tasks.ts names them. */
 const statusDoc = (kind: TaskKind) => Object.entries(tasks[kind].statuses)
