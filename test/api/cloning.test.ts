@@ -9,6 +9,7 @@ import { AVATAR_CONSENT, faceVideo, ffmpeg, ffprobeBin, noFaceVideo, serveFolder
 import { decodeWav } from '../../src/media/wav.js';
 import { analyzeVoice } from '../../src/engines/voice/analyze.js';
 import { storagePath } from '../support/storage-path.js';
+import { tasks } from '../../src/domain/tasks.js';
 
 const ZH_CONSENT = '我是张伟。我同意克隆我的声音用于音频合成。';
 
@@ -85,7 +86,7 @@ async function clone(c: Client, audio: string, consent = 'voice-consent.wav', te
 async function cloneDone(c: Client, speakerId: string) {
   return waitFor(`voice ${speakerId}`, async () => {
     const d = (await c.call('GET', `/openapi/speaker/v2/clone/${speakerId}`)).body.data;
-    return d && d.status >= 2 ? d : null;
+    return d && !tasks.voice.active.includes(d.status) ? d : null;
   }, 120_000);
 }
 

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createApp, type DhpApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { signature } from '../../src/services/auth.js';
+import { tasks } from '../../src/domain/tasks.js';
 
 export interface Harness {
   app: DhpApp;
@@ -70,11 +71,11 @@ export class Client {
     return this.raw(method, `${p}${sep}access_token=${this.token}`, body, headers);
   }
 
-  /** Polls an avatar training until it has ended (status 2, 3 or 4). */
+  /** Polls an avatar training until it has ended (any status but the active ones). */
   waitTraining(id: number, timeoutMs = 600_000): Promise<any> {
     return waitFor(`training ${id}`, async () => {
       const d = (await this.call('GET', `/openapi/video/v2/training/get/${id}`)).body.data;
-      return d && d.status >= 2 ? d : null;
+      return d && !tasks.training.active.includes(d.status) ? d : null;
     }, timeoutMs);
   }
 
