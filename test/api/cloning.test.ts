@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffprobeBin, noFaceVideo, serveFolder, silentWav, Speech, VOICE_CONSENT } from '../support/fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, noFaceVideo, probeFile, serveFolder, silentWav, Speech, VOICE_CONSENT } from '../support/fixtures.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { analyzeVoice } from '../../src/engines/voice/analyze.js';
 import { storagePath } from '../support/storage-path.js';
@@ -118,7 +117,7 @@ describe('avatar cloning', () => {
     writeFileSync(list, [fwd, rev, fwd].map((f) => `file '${f}'`).join('\n'));
     const out = path.join(media, 'joined.mp4');
     ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', out]);
-    const probe = JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', out], { encoding: 'utf8' }));
+    const probe = probeFile(out);
     const v = probe.streams.find((s: any) => s.codec_type === 'video');
     assert.equal(v.codec_name, 'h264');
     assert.equal(Number(v.nb_read_frames), 3 * Number(scene.frames));

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, ffprobeBin, greenScreenVideo, serveFolder, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, greenScreenVideo, probeFile, serveFolder, Speech } from '../support/fixtures.js';
 import { signature } from '../../src/services/auth.js';
 import { errorTable } from '../../src/domain/errors.js';
 
@@ -118,7 +118,7 @@ async function phpClient(h: Harness, name: string): Promise<PhpStyleClient> {
 }
 
 function ffprobe(file: string) {
-  return JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  return probeFile(file);
 }
 
 async function saved(url: string, name: string): Promise<string> {

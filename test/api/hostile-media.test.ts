@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, createDeflate } from 'node:zlib';
 import { Client, removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { ffmpeg, ffmpegBin, serveFolder, silentWav, Speech } from '../support/fixtures.js';
+import { ffmpeg, ffmpegBin, ffprobeBin, serveFolder, silentWav, Speech } from '../support/fixtures.js';
 import { CHARACTERS } from '../../src/engines/avatar2d/characters.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { TtsInputError } from '../../src/engines/tts/engine.js';
@@ -23,7 +23,6 @@ import { tasks } from '../../src/domain/tasks.js';
 
 const media = mkdtempSync(path.join(tmpdir(), 'dhp-hostile-media-'));
 const runs = path.join(media, 'runs');
-const ffprobeBin = path.join(path.dirname(ffmpegBin), 'ffprobe');
 let h: Harness;
 let alice: Client;
 let files: Awaited<ReturnType<typeof serveFolder>>;

@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, ffprobeBin, serveFolder, silentWav, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, probeFile, serveFolder, silentWav, Speech } from '../support/fixtures.js';
 import { parseSrt } from '../../src/media/srt.js';
 import { grayFrames, meanDiff } from '../support/frames.js';
 import { mouthBox, CHARACTERS } from '../../src/engines/avatar2d/characters.js';
@@ -57,7 +56,7 @@ after(async () => {
 });
 
 function ffprobe(file: string) {
-  return JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  return probeFile(file);
 }
 
 async function fetchTo(url: string, name: string): Promise<string> {

@@ -4,8 +4,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createReadStream, statSync } from 'node:fs';
-import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { PocketsphinxRecognizer } from '../../src/engines/consent/recognizer.js';
 import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
@@ -17,8 +15,16 @@ import { locateMediaTools } from '../../src/media/tools.js';
 /** The consent sentences the cloning tests speak and send as authorizeText. */
 export const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
 export const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
-export const ffmpegBin = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : ffmpegInstaller.path;
-export const ffprobeBin = existsSync('/usr/bin/ffprobe') ? '/usr/bin/ffprobe' : ffprobeInstaller.path;
+/** The ffmpeg and ffprobe the product itself would use here (DHP_FFMPEG_PATH, else the system's, else npm's). */
+const tools = await locateMediaTools({ ffmpegPath: process.env.DHP_FFMPEG_PATH, ffprobePath: process.env.DHP_FFPROBE_PATH });
+export const ffmpegBin = tools.ffmpeg;
+export const ffprobeBin = tools.ffprobe;
+
+/** ffprobe's view of a file: every stream with its frames counted, and the format. */
+export function probeFile(file: string, opts: { countFrames?: boolean } = {}): any {
+  const args = ['-v', 'error', ...(opts.countFrames === false ? [] : ['-count_frames']), '-show_streams', '-show_format', '-of', 'json', file];
+  return JSON.parse(execFileSync(ffprobeBin, args, { encoding: 'utf8' }));
+}
 const facePhoto = path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo/sample3.jpg');
 
 export function ffmpeg(args: string[]) {
