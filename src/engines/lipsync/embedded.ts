@@ -8,9 +8,9 @@ import { fileArg } from '../../media/ffmpeg.js';
 import { AUDIO_ARGS, planTimeline, type LoopDirection } from '../../media/compose.js';
 import { decodeFrames, FrameEncoder } from '../../media/raw-video.js';
 import { keptPt, loadSlots, type BankIndex, type FrameInfo } from './bank.js';
-import { blendPatch, featherMask } from './composite.js';
+import { blendPatch, featherMask, type Mask } from './composite.js';
 import { openMouth } from './fallback.js';
-import { apply, eyeDistance, fitAffine, LOWER_FACE, STABLE, type Pt } from './landmarks.js';
+import { apply, eyeDistance, fitSimilarity, JAW_POINTS, LOWER_FACE, STABLE, type Affine, type Pt } from './landmarks.js';
 import { selectUnits, type BankUnit, type Pose } from './select.js';
 import type { MouthTarget } from './target.js';
 import { fullFromKept } from './bank.js';
@@ -104,7 +104,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
       const at = performance.now();
       if (usableBase(base)) {
         const done = mode === 'bank'
-          ? composite(frame, index, base, index.frames[units[path[t]].frame], slots.get(path[t]))
+          ? composite(frame, index, base, index.frames[units[path[t]].frame], slots.get(path[t])) !== null
           : openMouth(frame, width, height, base, targets[t].open, fallbackMouth && index.mostOpenSlot !== null
             ? { crop: fallbackMouth, cw: index.crop.width, ch: index.crop.height, info: index.frames[index.slotFrames[index.mostOpenSlot]] } : null);
         if (done) changed++;
@@ -123,18 +123,51 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
   return { mode, changedFrames: changed, selectMs, compositeMs };
 }
 
-/** Puts the bank mouth `source` (its canonical crop `crop`) onto `frame`, whose face is `base`. */
-function composite(frame: Buffer, index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo, crop: Buffer | undefined): boolean {
-  if (!crop || !source.points || !source.toCanonical) return false;
+/**
+ * Puts the bank mouth `source` (its canonical crop `crop`) onto `frame`, whose face is `base`.
+ * Returns the mask it blended under (its box and alpha, in frame pixels), or null when nothing changed.
+ *
+ * The patch is placed by a similarity fitted on the stable points (eyes, nose, the face's sides):
+ * a full affine fitted there is free to shear and squash, and the jaw lies far below those
+ * points, so its small errors grow into a patch that sits a few pixels off at the chin. The mask
+ * is the lower face inside both faces' outlines (the base frame's and the patch's), drawn in
+ * from the jaw line by the feather width, so it fades out exactly at the outline: the jaw line
+ * and what lies beyond it (hair, neck, background, which are not aligned by the face's points)
+ * stay the base frame's. A mask reaching past the outline blended the patch's own jaw edge and
+ * hair over the base's, a little apart: the smears at the jaw in the first strip in the README.
+ */
+export function composite(frame: Buffer, index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo, crop: Buffer | undefined): Mask | null {
+  if (!crop) return null;
+  const placed = placeMouth(index, base, source);
+  if (!placed) return null;
+  blendPatch(frame, index.width, index.height, { crop, cw: index.crop.width, ch: index.crop.height, toFrame: placed.toFrame }, placed.mask);
+  return placed.mask;
+}
+
+/** Where composite() puts the bank mouth `source` on a frame whose face is `base`: canonical-to-frame transform and mask. */
+export function placeMouth(index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo): { toFrame: Affine; mask: Mask } | null {
+  if (!source.points || !source.toCanonical) return null;
   const toCanon = source.toCanonical;
   const canonStable = STABLE.map((k) => apply(toCanon, keptPt(source.points!, k)));
   const baseStable = STABLE.map((k) => keptPt(base.points, k));
-  const toFrame = fitAffine(canonStable, baseStable);
-  const basePoly: Pt[] = LOWER_FACE.map((k) => keptPt(base.points, k));
-  const sourcePoly: Pt[] = LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k))));
+  const toFrame = fitSimilarity(canonStable, baseStable);
   const feather = FEATHER * eyeDistance(fullFromKept(base.points));
-  const mask = featherMask([basePoly, sourcePoly], feather, index.width, index.height);
-  if (!mask) return false;
-  blendPatch(frame, index.width, index.height, { crop, cw: index.crop.width, ch: index.crop.height, toFrame }, mask);
-  return true;
+  const basePoly = insetJaw(LOWER_FACE.map((k) => keptPt(base.points, k)), feather);
+  const sourcePoly = insetJaw(LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k)))), feather);
+  const mask = featherMask([basePoly, sourcePoly], feather, index.width, index.height, 'intersection');
+  return mask ? { toFrame, mask } : null;
+}
+
+/** `poly` (LOWER_FACE order) with its jaw-line points moved `d` pixels inwards, across the outline. */
+export function insetJaw(poly: Pt[], d: number): Pt[] {
+  const cx = poly.reduce((s, p) => s + p[0], 0) / poly.length, cy = poly.reduce((s, p) => s + p[1], 0) / poly.length;
+  return poly.map((p, i) => {
+    if (i >= JAW_POINTS) return p;
+    const a = poly[Math.max(0, i - 1)], b = poly[Math.min(JAW_POINTS - 1, i + 1)];
+    let nx = a[1] - b[1], ny = b[0] - a[0];
+    const len = Math.hypot(nx, ny) || 1;
+    nx /= len; ny /= len;
+    if (nx * (cx - p[0]) + ny * (cy - p[1]) < 0) { nx = -nx; ny = -ny; }
+    return [p[0] + d * nx, p[1] + d * ny];
+  });
 }
