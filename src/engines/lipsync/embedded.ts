@@ -19,6 +19,8 @@ import { fullFromKept } from './bank.js';
 const MAX_BASE_TURN = 0.5;
 /** The mask's soft edge, in eye distances. */
 const FEATHER = 0.14;
+/** The mask's soft edge along the face's outline (jaw and cheeks), in eye distances: narrow, so the patch reaches the outline and the base frame's outline and beyond stay. */
+const JAW_FEATHER = 0.05;
 
 export interface EmbeddedJob {
   tools: MediaTools;
@@ -151,23 +153,45 @@ export function placeMouth(index: BankIndex, base: FrameInfo & { points: number[
   const canonStable = STABLE.map((k) => apply(toCanon, keptPt(source.points!, k)));
   const baseStable = STABLE.map((k) => keptPt(base.points, k));
   const toFrame = fitSimilarity(canonStable, baseStable);
-  const feather = FEATHER * eyeDistance(fullFromKept(base.points));
-  const basePoly = insetJaw(LOWER_FACE.map((k) => keptPt(base.points, k)), feather);
-  const sourcePoly = insetJaw(LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k)))), feather);
-  const mask = featherMask([basePoly, sourcePoly], feather, index.width, index.height, 'intersection');
+  const eye = eyeDistance(fullFromKept(base.points));
+  const feather = FEATHER * eye;
+  const basePoly = LOWER_FACE.map((k) => keptPt(base.points, k));
+  const sourcePoly = LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k))));
+  // The lower face with a wide soft edge under the nose, where patch and base are the same skin;
+  // then cut to inside both outlines with a narrow soft edge, so nothing beyond the jaw line changes.
+  const mask = featherMask([basePoly, sourcePoly], feather, index.width, index.height);
+  const edge = JAW_FEATHER * eye;
+  if (mask) clipMask(mask, featherMask([insetJaw(basePoly, edge, -2 * feather), insetJaw(sourcePoly, edge, -2 * feather)], edge, index.width, index.height, 'intersection'));
   return mask ? { toFrame, mask } : null;
 }
 
-/** `poly` (LOWER_FACE order) with its jaw-line points moved `d` pixels inwards, across the outline. */
-export function insetJaw(poly: Pt[], d: number): Pt[] {
+/**
+ * `poly` (LOWER_FACE order) with its jaw-line points moved `jaw` pixels inwards, across the
+ * outline, and the others (under the nose) `rest` pixels inwards (negative: outwards).
+ */
+export function insetJaw(poly: Pt[], jaw: number, rest = 0): Pt[] {
   const cx = poly.reduce((s, p) => s + p[0], 0) / poly.length, cy = poly.reduce((s, p) => s + p[1], 0) / poly.length;
+  const n = poly.length;
   return poly.map((p, i) => {
-    if (i >= JAW_POINTS) return p;
-    const a = poly[Math.max(0, i - 1)], b = poly[Math.min(JAW_POINTS - 1, i + 1)];
+    const d = i < JAW_POINTS ? jaw : rest;
+    if (d === 0) return p;
+    const a = poly[(i + n - 1) % n], b = poly[(i + 1) % n];
     let nx = a[1] - b[1], ny = b[0] - a[0];
     const len = Math.hypot(nx, ny) || 1;
     nx /= len; ny /= len;
     if (nx * (cx - p[0]) + ny * (cy - p[1]) < 0) { nx = -nx; ny = -ny; }
     return [p[0] + d * nx, p[1] + d * ny];
   });
+}
+
+/** `mask` times `by` (0 where `by` has no box), in place. */
+function clipMask(mask: Mask, by: Mask | null): void {
+  const { box, alpha } = mask;
+  for (let row = 0; row < box.h; row++) {
+    for (let col = 0; col < box.w; col++) {
+      const x = box.x + col - (by?.box.x ?? 0), y = box.y + row - (by?.box.y ?? 0);
+      const inside = by && x >= 0 && y >= 0 && x < by.box.w && y < by.box.h ? by.alpha[y * by.box.w + x] : 0;
+      alpha[row * box.w + col] *= inside;
+    }
+  }
 }
