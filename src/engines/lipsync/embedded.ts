@@ -132,11 +132,13 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
  * The patch is placed by a similarity fitted on the stable points (eyes, nose, the face's sides):
  * a full affine fitted there is free to shear and squash, and the jaw lies far below those
  * points, so its small errors grow into a patch that sits a few pixels off at the chin. The mask
- * is the lower face inside both faces' outlines (the base frame's and the patch's), drawn in
- * from the jaw line by the feather width, so it fades out exactly at the outline: the jaw line
- * and what lies beyond it (hair, neck, background, which are not aligned by the face's points)
- * stay the base frame's. A mask reaching past the outline blended the patch's own jaw edge and
- * hair over the base's, a little apart: the smears at the jaw in the first strip in the README.
+ * is the lower face (both faces' polygons, the base frame's and the patch's) with a wide soft
+ * edge under the nose, where patch and base are the same skin, cut to the inside of both faces'
+ * outlines with a narrow soft edge that ends on the jaw line: the jaw line and what lies beyond
+ * it (hair, neck, backdrop, which the face's points do not align) stay the base frame's. A mask
+ * whose soft edge reached past the outline blended the patch's own jaw edge and hair over the
+ * base's, a few pixels apart: the smears at the jaw in the README's first strip. The cost: the
+ * chin's outline is the base frame's, so a jaw drop shows inside the face but not at its edge.
  */
 export function composite(frame: Buffer, index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo, crop: Buffer | undefined): Mask | null {
   if (!crop) return null;
