@@ -34,10 +34,11 @@ const NEW_TEXT = 'The weather is lovely today, so we will go outside and play by
 const VOICE = 'en-us-female';
 /**
  * Lowest correlation accepted for the fallback warp on the photo of a real face. Measured
- * 2026-12-05 at 360x640 on NEW_TEXT (183 frames): r = 0.80 (plain loop -0.16). The bound leaves
- * room for espeak's small call-to-call differences and the mesh's noise on a panned photo.
+ * 2026-12-05 at 360x640 on NEW_TEXT (183 frames): r = 0.86 (plain loop -0.16); 0.80 in two runs
+ * before the opened gap darkened below the teeth. The bound leaves the same room as the trained
+ * avatar's (0.9 against 0.7) for espeak's small call-to-call differences and the mesh's noise.
  */
-const PHOTO_MIN_R = 0.6;
+const PHOTO_MIN_R = 0.7;
 let files: Awaited<ReturnType<typeof serveFolder>>;
 let h: Harness;
 let alice: Client;
