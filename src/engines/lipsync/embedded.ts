@@ -17,9 +17,9 @@ import { fullFromKept } from './bank.js';
 
 /** Frames turned further than this are shown as they are (a patch would not fit them). */
 const MAX_BASE_TURN = 0.5;
-/** The mask's soft edge, in eye distances. */
+/** The mask's soft edge under the nose, in eye distances. */
 const FEATHER = 0.14;
-/** The mask's soft edge along the face's outline (jaw and cheeks), in eye distances: narrow, so the patch reaches the outline and the base frame's outline and beyond stay. */
+/** The mask's soft edge along the face's outline (cheek, jaw, chin), in eye distances: narrow and inside the outline, so the patch reaches the outline and the outline and all beyond it stay the base frame's. */
 const JAW_FEATHER = 0.05;
 
 export interface EmbeddedJob {
