@@ -33,6 +33,13 @@ const TRAINING_TEXT = 'Hello there. My name is Mira, and I like to talk about ap
   + 'We saw a boat on the water, and the people on it waved at us. Open wide, then close the mouth, and smile at the camera.';
 const NEW_TEXT = 'The weather is lovely today, so we will go outside and play by the river. I hope you enjoy this video about my favourite books.';
 const VOICE = 'en-us-female';
+/**
+ * Lowest correlation accepted for the fallback warp on the photo of a real face. Measured
+ * 2026-12-05 at 360x640 on NEW_TEXT (183 frames): r = 0.86 (plain loop -0.16); 0.80 in two runs
+ * before the opened gap darkened below the teeth. The bound leaves the same room as the trained
+ * avatar's (0.9 against 0.7) for espeak's small call-to-call differences and the mesh's noise.
+ */
+const PHOTO_MIN_R = 0.7;
 let files: Awaited<ReturnType<typeof serveFolder>>;
 let h: Harness;
 let alice: Client;
@@ -218,18 +225,31 @@ describe('embedded lip-sync of a trained avatar', () => {
     assert.ok(ins > 3 * out + 2, `the lips did not change (${ins.toFixed(2)})`);
   });
 
-  test('a clip of a still face with no speech trains with advice and still speaks by the fallback warp', async () => {
+  test('a clip of a real person\'s photo (no speech) trains with advice; the fallback warp follows the target track', async () => {
     const id = await train('still.mp4');
     const t = await alice.waitTraining(id, 300_000);
     assert.equal(t.status, 2, t.comment);
     assert.ok(t.lipsync.usableFrames > 0, JSON.stringify(t.lipsync));
     assert.match(t.comment, /record 30-60 s of speech facing the camera/);
-    const v = await done(await create({ sceneId: t.sceneId, text: 'A short sentence with an open mouth: ah, oh, ee.', speakerId: VOICE }));
+    const v = await done(await create({ sceneId: t.sceneId, text: NEW_TEXT, speakerId: VOICE, pn: 1 }));
     assert.equal(v.synthesisStatus, 3, v.failReason);
     const file = await saved(v.videoUrl, 'still-spoken.mp4');
-    const measured = (await measureOpenings(tools, detector, file, 360, 640)).filter(Number.isFinite);
-    assert.ok(measured.length > 0);
+    const openings = await measureOpenings(tools, detector, file, 360, 640);
+    const measured = openings.filter(Number.isFinite);
+    assert.ok(measured.length >= 0.9 * openings.length, `the face mesh found the face in ${measured.length} of ${openings.length} frames`);
     assert.ok(Math.max(...measured) - Math.min(...measured) > 0.05, 'the fallback opened the mouth');
+
+    // A real person's face (a photo, so the clip has no mouth motion at all): the parametric warp
+    // must follow the target track, measured with the face mesh like the trained avatar above.
+    const tts = new EspeakEngine({ threads: 1 });
+    const spoken = await tts.synthesize(NEW_TEXT, publicVoices.find((p) => p.speakerId === VOICE)!.profile).finally(() => tts.close());
+    const target = targetFromPhonemes(spoken.phonemes, spoken.durationMs, 25).map((x) => x.open);
+    writeFileSync(path.join(media, 'still-new.wav'), spoken.wav);
+    const looped = await measureOpenings(tools, detector, (await plainLoop(t.sceneId, path.join(media, 'still-new.wav'), 'still-loop')).video, 360, 640);
+    const warped = pearson(openings, target), plain = pearson(looped, target);
+    console.log(`# photo of a real face (fallback warp): mouth opening vs target track r = ${warped.toFixed(3)}, plain loop r = ${plain.toFixed(3)} (${openings.length} frames)`);
+    assert.ok(warped >= PHOTO_MIN_R, `the fallback warp on a photo follows the target with r = ${warped.toFixed(3)} < ${PHOTO_MIN_R}`);
+    assert.ok(warped > plain + 0.3, `the loop (${plain.toFixed(3)}) follows the speech about as well as the fallback warp (${warped.toFixed(3)})`);
 
     // An avatar trained before lip-sync (no bank yet) is analysed on its first video.
     await h.app.services.db.updateTable('scenes').set({ lipsync_key: null, lipsync_video_key: null }).where('id', '=', t.sceneId).execute();

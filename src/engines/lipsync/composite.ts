@@ -37,7 +37,10 @@ export function warpToCanonical(yuv: Buffer, w: number, h: number, toCanonical: 
   }
 }
 
-interface Box { x: number; y: number; w: number; h: number }
+export interface Box { x: number; y: number; w: number; h: number }
+
+/** A feathered mask: alpha (0..1) over `box`, row by row; 0 everywhere outside the box. */
+export interface Mask { box: Box; alpha: Float32Array }
 
 /** Even-aligned box around the polygons, grown by `pad`, inside the frame. */
 function boundsOf(polygons: Pt[][], pad: number, w: number, h: number): Box | null {
@@ -49,9 +52,9 @@ function boundsOf(polygons: Pt[][], pad: number, w: number, h: number): Box | nu
   return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
 }
 
-/** 1 inside any polygon (even-odd per polygon, pixel centres), 0 elsewhere. */
-function rasterize(polygons: Pt[][], box: Box): Float32Array {
-  const mask = new Float32Array(box.w * box.h);
+/** 1 inside the polygons (any of them, or with `all` every one of them; even-odd per polygon, pixel centres), 0 elsewhere. */
+function rasterize(polygons: Pt[][], box: Box, all = false): Float32Array {
+  const count = new Float32Array(box.w * box.h);
   const xs: number[] = [];
   for (const poly of polygons) {
     for (let row = 0; row < box.h; row++) {
@@ -65,11 +68,13 @@ function rasterize(polygons: Pt[][], box: Box): Float32Array {
       for (let k = 0; k + 1 < xs.length; k += 2) {
         const from = Math.max(0, Math.ceil(xs[k] - box.x - 0.5));
         const to = Math.min(box.w - 1, Math.floor(xs[k + 1] - box.x - 0.5));
-        for (let col = from; col <= to; col++) mask[row * box.w + col] = 1;
+        for (let col = from; col <= to; col++) count[row * box.w + col]++;
       }
     }
   }
-  return mask;
+  const need = all ? polygons.length : 1;
+  for (let i = 0; i < count.length; i++) count[i] = count[i] >= need ? 1 : 0;
+  return count;
 }
 
 /** Box blur of radius r along rows then columns, in place (running sums: cost independent of r). */
@@ -93,14 +98,15 @@ function blurRun(m: Float32Array, start: number, stride: number, n: number, r: n
 }
 
 /**
- * The mask: 1 on and inside the polygons, falling smoothly to exactly 0 at `feather` pixels
- * outside them (two box blurs make a tent; doubling puts the polygon edge at 1).
+ * The mask: 1 on and inside the polygons (their union, or with `combine` 'intersection' the part
+ * inside all of them), falling smoothly to exactly 0 at `feather` pixels outside that region (two
+ * box blurs make a tent; doubling puts the region's edge at 1).
  */
-export function featherMask(polygons: Pt[][], feather: number, w: number, h: number): { box: Box; alpha: Float32Array } | null {
+export function featherMask(polygons: Pt[][], feather: number, w: number, h: number, combine: 'union' | 'intersection' = 'union'): Mask | null {
   const r = Math.max(1, Math.round(feather / 2));
   const box = boundsOf(polygons, 2 * r + 2, w, h);
   if (!box) return null;
-  const alpha = rasterize(polygons, box);
+  const alpha = rasterize(polygons, box, combine === 'intersection');
   boxBlur(alpha, box.w, box.h, r);
   boxBlur(alpha, box.w, box.h, r);
   for (let i = 0; i < alpha.length; i++) alpha[i] = alpha[i] < 1e-3 ? 0 : Math.min(1, 2 * alpha[i]);
@@ -121,7 +127,7 @@ export interface Patch {
  * shifted to match the base in the feather band, so the skin tone meets without a step. Pixels
  * where the mask is 0, or the patch has no picture, are not touched.
  */
-export function blendPatch(base: Buffer, w: number, h: number, patch: Patch, mask: { box: Box; alpha: Float32Array }): void {
+export function blendPatch(base: Buffer, w: number, h: number, patch: Patch, mask: Mask): void {
   const { box, alpha } = mask;
   const back = invert(patch.toFrame);
   const { cw, ch, crop } = patch;

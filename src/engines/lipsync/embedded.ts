@@ -6,9 +6,9 @@
 import { AUDIO_ARGS, planTimeline, type LoopDirection } from '../../media/compose.js';
 import { decodeFrames, FrameEncoder } from '../../media/raw-video.js';
 import { keptPt, loadSlots, type BankIndex, type FrameInfo } from './bank.js';
-import { blendPatch, featherMask } from './composite.js';
+import { blendPatch, featherMask, type Mask } from './composite.js';
 import { openMouth } from './fallback.js';
-import { apply, eyeDistance, fitAffine, LOWER_FACE, STABLE, type Pt } from './landmarks.js';
+import { apply, eyeDistance, fitSimilarity, JAW_POINTS, LOWER_FACE, STABLE, type Affine, type Pt } from './landmarks.js';
 import { selectUnits, type BankUnit, type Pose } from './select.js';
 import type { MouthTarget } from '../mouth/target.js';
 import { fullFromKept } from './bank.js';
@@ -17,8 +17,10 @@ import { fileArg } from '../../media/input.js';
 
 /** Frames turned further than this are shown as they are (a patch would not fit them). */
 const MAX_BASE_TURN = 0.5;
-/** The mask's soft edge, in eye distances. */
+/** The mask's soft edge under the nose, in eye distances. */
 const FEATHER = 0.14;
+/** The mask's soft edge along the face's outline (cheek, jaw, chin), in eye distances: narrow and inside the outline, so the patch reaches the outline and the outline and all beyond it stay the base frame's. */
+const JAW_FEATHER = 0.05;
 
 export interface EmbeddedJob {
   tools: MediaTools;
@@ -104,7 +106,7 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
       const at = performance.now();
       if (usableBase(base)) {
         const done = mode === 'bank'
-          ? composite(frame, index, base, index.frames[units[path[t]].frame], slots.get(path[t]))
+          ? composite(frame, index, base, index.frames[units[path[t]].frame], slots.get(path[t])) !== null
           : openMouth(frame, width, height, base, targets[t].open, fallbackMouth && index.mostOpenSlot !== null
             ? { crop: fallbackMouth, cw: index.crop.width, ch: index.crop.height, info: index.frames[index.slotFrames[index.mostOpenSlot]] } : null);
         if (done) changed++;
@@ -123,18 +125,75 @@ export async function renderEmbedded(job: EmbeddedJob): Promise<EmbeddedResult> 
   return { mode, changedFrames: changed, selectMs, compositeMs };
 }
 
-/** Puts the bank mouth `source` (its canonical crop `crop`) onto `frame`, whose face is `base`. */
-function composite(frame: Buffer, index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo, crop: Buffer | undefined): boolean {
-  if (!crop || !source.points || !source.toCanonical) return false;
+/**
+ * Puts the bank mouth `source` (its canonical crop `crop`) onto `frame`, whose face is `base`.
+ * Returns the mask it blended under (its box and alpha, in frame pixels), or null when nothing changed.
+ *
+ * The patch is placed by a similarity fitted on the stable points (eyes, nose, the face's sides):
+ * a full affine fitted there is free to shear and squash, and the jaw lies far below those
+ * points, so its small errors grow into a patch that sits a few pixels off at the chin. The mask
+ * is the lower face (both faces' polygons, the base frame's and the patch's) with a wide soft
+ * edge under the nose, where patch and base are the same skin, cut to the inside of both faces'
+ * outlines with a narrow soft edge that ends on the jaw line: the jaw line and what lies beyond
+ * it (hair, neck, backdrop, which the face's points do not align) stay the base frame's. A mask
+ * whose soft edge reached past the outline blended the patch's own jaw edge and hair over the
+ * base's, a few pixels apart: the smears at the jaw in the README's first strip. The cost: the
+ * chin's outline is the base frame's, so a jaw drop shows inside the face but not at its edge.
+ */
+export function composite(frame: Buffer, index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo, crop: Buffer | undefined): Mask | null {
+  if (!crop) return null;
+  const placed = placeMouth(index, base, source);
+  if (!placed) return null;
+  blendPatch(frame, index.width, index.height, { crop, cw: index.crop.width, ch: index.crop.height, toFrame: placed.toFrame }, placed.mask);
+  return placed.mask;
+}
+
+/** Where composite() puts the bank mouth `source` on a frame whose face is `base`: canonical-to-frame transform and mask. */
+export function placeMouth(index: BankIndex, base: FrameInfo & { points: number[] }, source: FrameInfo): { toFrame: Affine; mask: Mask } | null {
+  if (!source.points || !source.toCanonical) return null;
   const toCanon = source.toCanonical;
   const canonStable = STABLE.map((k) => apply(toCanon, keptPt(source.points!, k)));
   const baseStable = STABLE.map((k) => keptPt(base.points, k));
-  const toFrame = fitAffine(canonStable, baseStable);
-  const basePoly: Pt[] = LOWER_FACE.map((k) => keptPt(base.points, k));
-  const sourcePoly: Pt[] = LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k))));
-  const feather = FEATHER * eyeDistance(fullFromKept(base.points));
+  const toFrame = fitSimilarity(canonStable, baseStable);
+  const eye = eyeDistance(fullFromKept(base.points));
+  const feather = FEATHER * eye;
+  const basePoly = LOWER_FACE.map((k) => keptPt(base.points, k));
+  const sourcePoly = LOWER_FACE.map((k) => apply(toFrame, apply(toCanon, keptPt(source.points!, k))));
+  // The lower face with a wide soft edge under the nose, where patch and base are the same skin;
+  // then cut to inside both outlines with a narrow soft edge, so nothing beyond the jaw line changes.
   const mask = featherMask([basePoly, sourcePoly], feather, index.width, index.height);
-  if (!mask) return false;
-  blendPatch(frame, index.width, index.height, { crop, cw: index.crop.width, ch: index.crop.height, toFrame }, mask);
-  return true;
+  const edge = JAW_FEATHER * eye;
+  if (mask) clipMask(mask, featherMask([insetJaw(basePoly, edge, -2 * feather), insetJaw(sourcePoly, edge, -2 * feather)], edge, index.width, index.height, 'intersection'));
+  return mask ? { toFrame, mask } : null;
+}
+
+/**
+ * `poly` (LOWER_FACE order) with its jaw-line points moved `jaw` pixels inwards, across the
+ * outline, and the others (under the nose) `rest` pixels inwards (negative: outwards).
+ */
+export function insetJaw(poly: Pt[], jaw: number, rest = 0): Pt[] {
+  const cx = poly.reduce((s, p) => s + p[0], 0) / poly.length, cy = poly.reduce((s, p) => s + p[1], 0) / poly.length;
+  const n = poly.length;
+  return poly.map((p, i) => {
+    const d = i < JAW_POINTS ? jaw : rest;
+    if (d === 0) return p;
+    const a = poly[(i + n - 1) % n], b = poly[(i + 1) % n];
+    let nx = a[1] - b[1], ny = b[0] - a[0];
+    const len = Math.hypot(nx, ny) || 1;
+    nx /= len; ny /= len;
+    if (nx * (cx - p[0]) + ny * (cy - p[1]) < 0) { nx = -nx; ny = -ny; }
+    return [p[0] + d * nx, p[1] + d * ny];
+  });
+}
+
+/** `mask` times `by` (0 where `by` has no box), in place. */
+function clipMask(mask: Mask, by: Mask | null): void {
+  const { box, alpha } = mask;
+  for (let row = 0; row < box.h; row++) {
+    for (let col = 0; col < box.w; col++) {
+      const x = box.x + col - (by?.box.x ?? 0), y = box.y + row - (by?.box.y ?? 0);
+      const inside = by && x >= 0 && y >= 0 && x < by.box.w && y < by.box.h ? by.alpha[y * by.box.w + x] : 0;
+      alpha[row * box.w + col] *= inside;
+    }
+  }
 }

@@ -1,7 +1,8 @@
 // The thin-bank fallback: when the training clip holds too few mouth shapes to choose from (a few
 // seconds, or no speech), the base frame's own mouth is opened by a warp: the lower lip and chin
 // are pushed down by the wanted opening and the gap between the lips is filled with the colour of
-// the inside of the most open mouth the clip has (or a dark mouth colour). Never a patch from
+// the inside of the most open mouth the clip has (or a dark mouth colour) under the upper lip,
+// darkening to the mouth's cavity further down. Never a patch from
 // elsewhere, so it cannot look worse than the plain loop by more than the opening itself.
 
 import { keptPt, type FrameInfo } from './bank.js';
@@ -11,6 +12,8 @@ import { fullFromKept } from './bank.js';
 /** The widest gap between the lips, in eye distances (a wide-open "ah"). */
 const MAX_GAP = 0.2;
 const DARK_MOUTH: [number, number, number] = [40, 124, 146];
+/** Share of the opened gap, from the upper lip down, filled with the measured inside colour before it darkens. */
+const TEETH_SHARE = 0.3;
 
 export interface MouthFill {
   crop: Buffer;
@@ -41,9 +44,9 @@ export function openMouth(frame: Buffer, w: number, h: number, base: FrameInfo &
   const original = Buffer.from(frame);
   const lw = w * h;
   const planes = [
-    { at: 0, s: 1, value: colour[0] },
-    { at: lw, s: 2, value: colour[1] },
-    { at: lw + lw / 4, s: 2, value: colour[2] },
+    { at: 0, s: 1, value: colour[0], dark: DARK_MOUTH[0] },
+    { at: lw, s: 2, value: colour[1], dark: DARK_MOUTH[1] },
+    { at: lw + lw / 4, s: 2, value: colour[2], dark: DARK_MOUTH[2] },
   ];
   for (const p of planes) {
     const pw = w / p.s, ph = h / p.s;
@@ -61,7 +64,11 @@ export function openMouth(frame: Buffer, w: number, h: number, base: FrameInfo &
         if (ly < g) {
           // Inside the opened lips; a one-pixel soft edge at the lips.
           const a = Math.min(1, ly, g - ly, 1) * Math.min(1, across * 3);
-          frame[i] = frame[i] + (p.value - frame[i]) * a + 0.5;
+          // The measured inside colour under the upper lip (on a smiling face, the upper teeth),
+          // darkening to the mouth's cavity below it: a wide gap is not one flat slab of tooth colour.
+          const depth = Math.min(1, Math.max(0, ly / g / TEETH_SHARE - 1));
+          const value = p.s === 1 ? Math.min(p.value, p.value + (p.dark - p.value) * depth) : p.value + ((p.dark - p.value) * depth) / 2;
+          frame[i] = frame[i] + (value - frame[i]) * a + 0.5;
           continue;
         }
         // Lower lip and chin, moved down by g, easing back to nothing below the chin.

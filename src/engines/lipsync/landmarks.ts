@@ -9,6 +9,8 @@ export const STABLE = [33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 98, 327, 23
  * the cheeks and under the nose. Everything the mouth and jaw move is inside it.
  */
 export const LOWER_FACE = [132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 425, 327, 2, 98, 205] as const;
+/** The first JAW_POINTS of LOWER_FACE are the face's outline (cheek, jaw, chin, jaw, cheek); the rest run under the nose. */
+export const JAW_POINTS = 17;
 
 const P = { innerTop: 13, innerBottom: 14, innerTopL: 82, innerBottomL: 87, innerTopR: 312, innerBottomR: 317, cornerR: 61, cornerL: 291, outerTop: 0, outerBottom: 17, chin: 152, eyeR: 33, eyeL: 263 };
 
