@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffprobeBin, serveFolder, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, faceVideo, ffmpeg, probeFile, serveFolder, Speech } from '../support/fixtures.js';
 import { storagePath } from '../support/storage-path.js';
 import { HumanFaceDetector } from '../../src/engines/face/human.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
@@ -115,7 +114,7 @@ async function saved(url: string, name: string): Promise<string> {
 }
 
 function streams(file: string) {
-  const p = JSON.parse(execFileSync(ffprobeBin, ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
+  const p = probeFile(file);
   return { video: p.streams.find((s: any) => s.codec_type === 'video'), audio: p.streams.find((s: any) => s.codec_type === 'audio') };
 }
 

@@ -10,9 +10,9 @@ import { analyseClip, loadSlots, type BankIndex } from '../../src/engines/lipsyn
 import { blendPatch, type Mask } from '../../src/engines/lipsync/composite.js';
 import { placeMouth } from '../../src/engines/lipsync/embedded.js';
 import { selectUnits, type BankUnit } from '../../src/engines/lipsync/select.js';
-import { targetFromPhonemes } from '../../src/engines/lipsync/target.js';
+import { targetFromPhonemes } from '../../src/engines/mouth/target.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
-import { locateMediaTools, type MediaTools } from '../../src/media/ffmpeg.js';
+import { locateMediaTools, type MediaTools } from '../../src/media/tools.js';
 import { decodeFrames } from '../../src/media/raw-video.js';
 
 /**
