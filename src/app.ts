@@ -67,7 +67,9 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   const auth = new AuthService(db, clock, config);
   const apps = new AppsService(db, quota, clock, config.defaultQuota, (appPk) => auth.forgetApp(appPk));
   const catalog = new CatalogService({ fileUrl, storage, engine });
-  const callbacks = new CallbackService(db, queue, http, clock, metrics, { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs });
+  const callbacks = new CallbackService({
+    db, queue, http, clock, metrics, opts: { maxAttempts: config.callbackMaxAttempts, timeoutMs: config.callbackTimeoutMs },
+  });
 
   // Heavy parts start on first use; ffmpeg is probed at listen() so a broken install is reported at boot.
   const tools = once(async (): Promise<MediaTools> => {

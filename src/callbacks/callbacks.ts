@@ -19,15 +19,26 @@ export interface CallbackMetrics { callbackOutcome(outcome: 'delivered' | 'retry
  * transaction) and delivered by its own job type, so a slow receiver never holds
  * a synthesis worker and a crash never loses a delivery.
  */
+export interface CallbackDeps {
+  db: Db;
+  queue: JobQueue;
+  http: SafeHttp;
+  clock: Clock;
+  metrics: CallbackMetrics;
+  opts: { maxAttempts: number; timeoutMs: number };
+}
+
 export class CallbackService {
-  constructor(
-    private readonly db: Db,
-    private readonly queue: JobQueue,
-    private readonly http: SafeHttp,
-    private readonly clock: Clock,
-    private readonly metrics: CallbackMetrics,
-    private readonly opts: { maxAttempts: number; timeoutMs: number },
-  ) {}
+  private readonly db: Db;
+  private readonly queue: JobQueue;
+  private readonly http: SafeHttp;
+  private readonly clock: Clock;
+  private readonly metrics: CallbackMetrics;
+  private readonly opts: { maxAttempts: number; timeoutMs: number };
+
+  constructor(deps: CallbackDeps) {
+    ({ db: this.db, queue: this.queue, http: this.http, clock: this.clock, metrics: this.metrics, opts: this.opts } = deps);
+  }
 
   async schedule(tx: Executor, c: { appPk: number; taskType: CallbackTaskType; resourceId: number; url: string; data: unknown }): Promise<void> {
     const now = this.clock.now();

@@ -87,7 +87,7 @@ export interface VideoDeps {
     allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck;
     /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
     embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
-    };
+  };
 }
 
 export class VideoService {
@@ -104,11 +104,7 @@ export class VideoService {
   private readonly clock: Clock;
   private readonly fileUrl: (key: string) => string;
   private readonly lipsync: LipsyncEngine | null;
-  private readonly opts: {
-      allowPrivateNetwork: boolean; maxChars: number; maxAudioSeconds: number; mediaUrl: MediaUrlCheck;
-      /** Lip-sync trained scenes from their mouth bank when no lip-sync service is configured. */
-      embeddedLipsync?: boolean; faces?: () => Promise<FaceDetector>;
-    };
+  private readonly opts: VideoDeps['opts'];
 
   constructor(deps: VideoDeps) {
     ({ db: this.db, queue: this.queue, quota: this.quota, catalog: this.catalog, voices: this.voices, consent: this.consent, engine: this.engine, media: this.media, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, lipsync: this.lipsync, opts: this.opts } = deps);

@@ -24,7 +24,7 @@ export function settleSuite(store: string, open: () => Promise<SettleStore>): vo
       const queue = new EmbeddedQueue(db, clock, 3, { activePerApp: 1000 });
       const quota = new QuotaService(db, clock);
       const http = new SafeHttp({ allowPrivate: true, timeoutMs: 1000, maxResponseBytes: 1024, maxRedirects: 0, userAgent: 'test' });
-      const callbacks = new CallbackService(db, queue, http, clock, { callbackOutcome: () => undefined }, { maxAttempts: 1, timeoutMs: 1000 });
+      const callbacks = new CallbackService({ db, queue, http, clock, metrics: { callbackOutcome: () => undefined }, opts: { maxAttempts: 1, timeoutMs: 1000 } });
       const lifecycle = new TaskLifecycle({ quota, callbacks, clock });
       const apps = new AppsService(db, quota, clock, { ttsWords: 1000, fastDuration: 100_000, fastTraining: 10, voiceClone: 10 }, () => undefined);
       const app = await apps.byAppId((await apps.create({ name: 'settle' })).appId);
@@ -113,7 +113,10 @@ export function settleSuite(store: string, open: () => Promise<SettleStore>): vo
       try {
         const id = await h.create('video');
         await assert.rejects(h.db.transaction().execute(async (tx) => {
-          const lifecycle = new TaskLifecycle({ quota: new QuotaService(h.db, clock), callbacks: new CallbackService(h.db, new EmbeddedQueue(h.db, clock, 3), new SafeHttp({ allowPrivate: true, timeoutMs: 1, maxResponseBytes: 1, maxRedirects: 0, userAgent: 't' }), clock, { callbackOutcome: () => undefined }, { maxAttempts: 1, timeoutMs: 1 }), clock });
+          const lifecycle = new TaskLifecycle({ quota: new QuotaService(h.db, clock), callbacks: new CallbackService({
+            db: h.db, queue: new EmbeddedQueue(h.db, clock, 3), clock, metrics: { callbackOutcome: () => undefined }, opts: { maxAttempts: 1, timeoutMs: 1 },
+            http: new SafeHttp({ allowPrivate: true, timeoutMs: 1, maxResponseBytes: 1, maxRedirects: 0, userAgent: 't' }),
+          }), clock });
           await lifecycle.settle(tx, 'video', id, { status: tasks.video.success, quotaRef: `video:${id}`, callbackData: () => ({}) });
           throw new Error('the caller failed after settling');
         }), /the caller failed/);
