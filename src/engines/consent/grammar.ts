@@ -1,9 +1,9 @@
 // Grammars (Sphinx FSG format) for the three decodes: the sentence with competing readings
 // (negations inserted or in place of each word), and the free phone loop.
-import type { LexWord } from './pronunciation.js';
+import type { LexWord, SimilarWord } from './pronunciation.js';
 
 /** Competing readings' probabilities in the sentence grammar (competitorGrammar). */
-export const COMPETITORS = { insertion: 1e-10, substitution: 1e-10 };
+export const COMPETITORS = { insertion: 1e-10, substitution: 1e-10, similar: 1e-10 };
 
 /** Words that turn consent into its refusal, offered before and in place of every word. */
 export const NEGATIONS = ['not', 'no', 'never', "don't", 'refuse', 'without', 'withdraw', "won't", 'cannot', "can't", 'deny', 'reject'];
@@ -31,14 +31,25 @@ function negationToken(k: number, pron: number): string {
   return `n${k}p${pron}`;
 }
 
+/** Token for the k-th word that sounds like word i of the sentence (similarWords), in one token. */
+function similarToken(word: number, k: number): string {
+  return `s${word}x${k}`;
+}
+
+export function parseSimilarToken(token: string): { word: number; k: number } | null {
+  const match = /^s(\d+)x(\d+)$/.exec(token);
+  return match ? { word: Number(match[1]), k: Number(match[2]) } : null;
+}
+
 /**
  * The sentence as a chain of states, each word a branch of phone tokens per pronunciation, and
  * at every position the competing readings the recording might contain instead: each negation
- * in place of the word or inserted before it (and after the last word), and the word left out.
+ * in place of the word or inserted before it (and after the last word), and each of the words
+ * that sound like it (`similar[i]`, from similarWords) in its place.
  * Their probabilities are penalties: a competitor wins only where the audio fits it better by
  * more than its penalty.
  */
-export function competitorGrammar(words: LexWord[], negations: Map<string, string[]>, tune = COMPETITORS): Grammar {
+export function competitorGrammar(words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][] = [], tune = COMPETITORS): Grammar {
   // Negation tokens are numbered by their place in NEGATIONS, whatever the map's order.
   const dict: string[] = [];
   const transitions: string[] = [];
@@ -55,6 +66,10 @@ export function competitorGrammar(words: LexWord[], negations: Map<string, strin
   words.forEach((word, i) => {
     const wordEnd = states++;
     competitors(wordStart, wordEnd);
+    (similar[i] ?? []).forEach((s, k) => {
+      dict.push(`${similarToken(i, k)} ${s.pron}`);
+      transitions.push(`TRANSITION ${wordStart} ${wordEnd} ${tune.similar} ${similarToken(i, k)}`);
+    });
     word.prons.forEach((pron, j) => {
       const phones = pron.split(/\s+/);
       let from = wordStart;

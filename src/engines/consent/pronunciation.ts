@@ -172,3 +172,147 @@ function englishRule(rest: string, atStart: boolean): [string, string] {
   if (rest[0] === 'y') return ['y', atStart ? 'Y' : 'IY'];
   return ENGLISH_RULES.find(([letters]) => rest.startsWith(letters)) ?? [rest[0], 'AH'];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Words that sound like a word of the sentence (the competitors of grammar.ts)
+
+/** A dictionary word that sounds close to a word of the sentence. */
+export interface SimilarWord {
+  word: string;
+  /** Its pronunciation closest to the sentence word's. */
+  pron: string;
+  /** Weighted phone edit distance to the sentence word (phoneDistance). */
+  distance: number;
+}
+
+const VOWELS = new Set('AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW'.split(' '));
+const VOICING_PAIRS = [['P', 'B'], ['T', 'D'], ['K', 'G'], ['F', 'V'], ['TH', 'DH'], ['S', 'Z'], ['SH', 'ZH'], ['CH', 'JH']];
+const PHONE_CLASS: Record<string, string> = {
+  P: 'stop', B: 'stop', T: 'stop', D: 'stop', K: 'stop', G: 'stop',
+  F: 'fric', V: 'fric', TH: 'fric', DH: 'fric', S: 'fric', Z: 'fric', SH: 'fric', ZH: 'fric', HH: 'fric', CH: 'fric', JH: 'fric',
+  M: 'nasal', N: 'nasal', NG: 'nasal', L: 'liquid', R: 'liquid', W: 'glide', Y: 'glide',
+};
+const PAIRED = new Set(VOICING_PAIRS.flatMap(([a, b]) => [`${a} ${b}`, `${b} ${a}`]));
+
+/**
+ * Cost of hearing phone `b` where `a` is written: vowel for vowel and a voiced/unvoiced pair
+ * 0.5, the same kind of consonant (stop, fricative, nasal, liquid, glide) 0.75, else 1.
+ */
+export function phoneCost(a: string, b: string): number {
+  if (a === b) return 0;
+  if (VOWELS.has(a) && VOWELS.has(b)) return 0.5;
+  if (PAIRED.has(`${a} ${b}`)) return 0.5;
+  if (PHONE_CLASS[a] && PHONE_CLASS[a] === PHONE_CLASS[b]) return 0.75;
+  return 1;
+}
+
+/** Weighted edit distance between two phone sequences (insertion and deletion cost 1). */
+export function phoneDistance(a: string[], b: string[], limit = Infinity): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + phoneCost(a[i - 1], b[j - 1]));
+      best = Math.min(best, row[j]);
+    }
+    // Every later row is at least this row's minimum: stop early when it is past the limit.
+    if (best > limit) return Infinity;
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/** Strips the stress digits a CMU-format dictionary may carry (the en-us model's has none). */
+function phonesOf(pron: string): string[] {
+  return pron.trim().split(/\s+/).map((p) => p.replace(/\d$/, ''));
+}
+
+const PHONE_IDS = new Map('AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' ').map((p, i) => [p, i]));
+/** phoneCost as a table over phone ids (unknown phones cost 1 against anything else). */
+const COST_TABLE = (() => {
+  const phones = [...PHONE_IDS.keys()];
+  const table = new Float64Array(phones.length * phones.length);
+  phones.forEach((a, i) => phones.forEach((b, j) => { table[i * phones.length + j] = phoneCost(a, b); }));
+  return table;
+})();
+
+function phoneIds(phones: string[]): number[] {
+  return phones.map((p) => PHONE_IDS.get(p) ?? -1);
+}
+
+/** phoneDistance over phone ids, with a bound: Infinity as soon as it must exceed `limit`. */
+function idDistance(a: number[], b: number[], limit: number, row0: Float64Array, row1: Float64Array): number {
+  const n = PHONE_IDS.size;
+  let previous = row0;
+  let row = row1;
+  for (let j = 0; j <= b.length; j++) previous[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    row[0] = i;
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const x = a[i - 1];
+      const y = b[j - 1];
+      const sub = x === y ? 0 : x < 0 || y < 0 ? 1 : COST_TABLE[x * n + y];
+      const v = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + sub);
+      row[j] = v;
+      if (v < best) best = v;
+    }
+    if (best > limit) return Infinity;
+    [previous, row] = [row, previous];
+  }
+  return previous[b.length];
+}
+
+/**
+ * For each target (a word of the sentence with its pronunciations), the dictionary words that
+ * sound closest to it: weighted phone distance at most `maxDistance`, nearest first, at most
+ * `cap`. One word per pronunciation (words that sound the same compete the same way); among
+ * words of equal distance, plain words (no apostrophe or dot) before others, then the shorter
+ * spelling, then alphabetical order, so the choice is deterministic. The word itself and its
+ * exact homophones are left out: hearing them is hearing the sentence.
+ */
+export async function similarWords(dictPath: string, targets: Array<{ text: string; prons: string[] }>, opts: { maxDistance: number; cap: number }): Promise<SimilarWord[][]> {
+  const targetIds = targets.map((t) => t.prons.map((p) => phoneIds(phonesOf(p))));
+  const homophones = new Set(targets.flatMap((t) => t.prons.map((p) => phonesOf(p).join(' '))));
+  const texts = new Set(targets.map((t) => t.text));
+  const found = targets.map(() => new Map<string, SimilarWord>());
+  const row0 = new Float64Array(64);
+  const row1 = new Float64Array(64);
+  const better = (a: SimilarWord, b: SimilarWord) => a.distance - b.distance || rank(a.word) - rank(b.word) || a.word.length - b.word.length || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0);
+  for (const line of (await readFile(dictPath, 'utf8')).split('\n')) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const word = line.slice(0, space).replace(/\(\d+\)$/, '');
+    const pron = line.slice(space + 1).replace(/#.*/, '').trim();
+    if (texts.has(word)) continue;
+    const phones = pron.split(' ');
+    if (phones.length > 60) continue;
+    let ids: number[] | null = null;
+    targets.forEach((target, t) => {
+      for (const written of targetIds[t]) {
+        if (Math.abs(written.length - phones.length) > opts.maxDistance) continue;
+        ids ??= phoneIds(phonesOf(pron));
+        const distance = idDistance(written, ids, opts.maxDistance, row0, row1);
+        if (distance > opts.maxDistance) continue;
+        const joined = phones.join(' ');
+        // Sounding like another word of the sentence is not a different reading of this one.
+        if (homophones.has(joined)) continue;
+        const candidate = { word, pron: joined, distance };
+        const known = found[t].get(joined);
+        if (!known || better(candidate, known) < 0) found[t].set(joined, candidate);
+      }
+    });
+  }
+  // The same word may stand for two pronunciations: keep its nearest.
+  return found.map((m) => {
+    const byWord = new Map<string, SimilarWord>();
+    for (const s of [...m.values()].sort(better)) if (!byWord.has(s.word)) byWord.set(s.word, s);
+    return [...byWord.values()].slice(0, opts.cap);
+  });
+}
+
+/** Plain words before abbreviations ("a.d.") and possessives ("morgan's"). */
+function rank(word: string): number {
+  return /^[a-z]+$/.test(word) ? 0 : 1;
+}

@@ -61,11 +61,11 @@ import path from 'node:path';
 import { keepSpeech, pcmBytes, readWav16k } from './audio.js';
 import { NEGATIONS, competitorGrammar, phoneLoopGrammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, findExecutable, isReadable, type Segment } from './pocketsphinx.js';
-import { guessPronunciations, lookupPronunciations, parseSentence, type LexWord, type SentenceWord } from './pronunciation.js';
-import { decide } from './scoring.js';
+import { guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord } from './pronunciation.js';
+import { FUNCTION_WORDS, THRESHOLDS, decide } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
-export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardWord } from './types.js';
+export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
 export { keepSpeech } from './audio.js';
 export { COMPETITORS, competitorGrammar } from './grammar.js';
 export { parseHypseg, type Segment } from './pocketsphinx.js';
@@ -103,6 +103,12 @@ export class NoRecognizer implements ConsentRecognizer {
 const MIN_SPEECH_MS = 300;
 /** A consent sentence takes seconds; minutes of speech are something else and would only cost CPU. */
 const MAX_SPEECH_MS = 120_000;
+
+/**
+ * Words offered in place of each word that carries meaning: the `cap` dictionary words nearest
+ * to it within `maxDistance` (weighted phone edits, see phoneCost in pronunciation.ts).
+ */
+export const SIMILAR = { maxDistance: 1.5, cap: 30 };
 
 const DEFAULT_BINARY = 'pocketsphinx_batch';
 const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -157,10 +163,11 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   /** Steps 2-4 of the file comment, in scratch directory `dir`. */
   private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
+    const similar = await this.similar(words);
     const [forced, competing, loop] = await Promise.all([
-      this.align(dir, 'sentence', words, new Map()), this.align(dir, 'competing', words, await this.negations()), this.phoneLoop(dir),
+      this.align(dir, 'sentence', words, new Map(), []), this.align(dir, 'competing', words, await this.negations(), similar), this.phoneLoop(dir),
     ]);
-    return decide(words, forced, competing, loop);
+    return decide(words, forced, competing, loop, THRESHOLDS, similar);
   }
 
   /** Attaches pronunciations: the CMU dictionary's, else guesses from the spelling. */
@@ -172,9 +179,20 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     }).filter((w) => w.prons.length > 0);
   }
 
-  /** Decodes against the sentence, with `negations` competing with it (see competitorGrammar). */
-  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>): Promise<Segment[] | null> {
-    const grammar = competitorGrammar(words, negations);
+  /**
+   * For each word that carries meaning (not a function word, or part of the name), the
+   * dictionary words that sound most like it (SIMILAR); none for the others.
+   */
+  private async similar(words: LexWord[]): Promise<SimilarWord[][]> {
+    const checked = words.map((w) => w.isName || !FUNCTION_WORDS.has(w.text));
+    const found = await similarWords(this.model.dict, words.filter((_, i) => checked[i]), SIMILAR);
+    let k = 0;
+    return words.map((_, i) => (checked[i] ? found[k++] : []));
+  }
+
+  /** Decodes against the sentence, with `negations` and `similar` words competing with it (see competitorGrammar). */
+  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][]): Promise<Segment[] | null> {
+    const grammar = competitorGrammar(words, negations, similar);
     await writeFile(path.join(dir, `${name}.dict`), grammar.dict);
     await writeFile(path.join(dir, `${name}.fsg`), grammar.fsg);
     const segments = await decode(this.binary, this.model.hmm, dir, 'audio', name, ['-fsg', path.join(dir, `${name}.fsg`), '-dict', path.join(dir, `${name}.dict`), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);

@@ -1,10 +1,10 @@
 // Scoring the decodes: goodness of pronunciation of each word, gains of competing negations,
 // and the verdict.
 import { median } from '../../domain/stats.js';
-import { NEGATIONS, parsePhoneToken } from './grammar.js';
+import { NEGATIONS, parsePhoneToken, parseSimilarToken } from './grammar.js';
 import type { Segment } from './pocketsphinx.js';
-import type { LexWord } from './pronunciation.js';
-import type { ConsentResult, HeardNegation, HeardWord } from './types.js';
+import type { LexWord, SimilarWord } from './pronunciation.js';
+import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
 
 // Tuning. GOP units (see ConsentResult.score) for words, acoustic score units for negations;
 // measured on the corpus of test/support/consent-corpus.ts (bench/consent.ts). Worst correct → best wrong:
@@ -27,9 +27,14 @@ export interface Thresholds {
   negationReview: number;
   /** ...and by more than this, heard (refused). */
   negationRefuse: number;
+  /** A competing similar-sounding word that fits the audio better by more than this is uncertain (review)... */
+  similarReview: number;
+  /** ...and by more than this, heard (refused). */
+  similarRefuse: number;
 }
 export const THRESHOLDS: Thresholds = {
   sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000,
+  similarReview: 400, similarRefuse: 1000,
 };
 
 /**
@@ -37,10 +42,10 @@ export const THRESHOLDS: Thresholds = {
  * in espeak speech falls 40-57 below the typical word), so they get looser limits; negations are
  * checked separately.
  */
-const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
+export const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
 
 /** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
-export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS): ConsentResult {
+export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS, similar: SimilarWord[][] = []): ConsentResult {
   if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
   const loopPerFrame = perFrameScores(loop);
   const phoneGops: number[][] = words.map(() => []);
@@ -54,27 +59,36 @@ export function decide(words: LexWord[], forced: Segment[] | null, competing: Se
   const wordGops = phoneGops.map(mean);
   const typical = median(wordGops);
   const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
-  const negations = competingNegations(words, forced, competing ?? []);
+  const { negations, substitutions } = competingReadings(words, similar, forced, competing ?? []);
   const score = round(mean(phoneGops.flat()));
-  const details = { score, words: report, negations };
+  const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
   const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
+  const heard = (ss: HeardSubstitution[]) => ss.map((s) => `'${s.said}' where the sentence says '${s.instead}'`).join(', ');
 
   const clearNegations = negations.filter((n) => n.gain > tune.negationRefuse);
   if (clearNegations.length > 0) {
     return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
   }
   if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
+  const clearSubstitutions = substitutions.filter((s) => s.gain > tune.similarRefuse);
+  if (clearSubstitutions.length > 0) {
+    const notHeard = [...new Set(clearSubstitutions.map((s) => s.instead))];
+    return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording: it says ${heard(clearSubstitutions)}; record the person saying the consent sentence clearly, word for word.` };
+  }
   const limit = (w: LexWord, band: 'review' | 'refuse') => tune[band] + (FUNCTION_WORDS.has(w.text) && !w.isName ? tune.functionOffset : 0) + (w.guessed ? tune.guessedOffset : 0);
   const notHeard = words.filter((w, i) => report[i].shortfall > limit(w, 'refuse')).map((w) => w.written);
   if (notHeard.length > 0) {
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
   }
   const uncertainNegations = negations.filter((n) => n.gain > tune.negationReview);
-  const uncertain = words.filter((w, i) => report[i].shortfall > limit(w, 'review')).map((w) => w.written);
+  const uncertainSubstitutions = substitutions.filter((s) => s.gain > tune.similarReview);
+  const unclear = words.filter((w, i) => report[i].shortfall > limit(w, 'review')).map((w) => w.written);
+  const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
   if (uncertain.length > 0 || uncertainNegations.length > 0) {
     const parts = [
-      ...(uncertain.length ? [`${quote(uncertain)} could not be heard clearly`] : []),
+      ...(unclear.length ? [`${quote(unclear)} could not be heard clearly`] : []),
+      ...(uncertainSubstitutions.length ? [`it may say ${heard(uncertainSubstitutions)}`] : []),
       ...(uncertainNegations.length ? [`it may say ${said(uncertainNegations)}`] : []),
     ];
     return { verdict: 'review', ...details, uncertain, reason: `An operator must review the recording: ${parts.join('; ')}.` };
@@ -83,16 +97,25 @@ export function decide(words: LexWord[], forced: Segment[] | null, competing: Se
 }
 
 /**
- * The negations in the competing decode, each with its gain: the competing path's score minus
- * the sentence path's over the same frames, from the start of the word before the negation to
- * the end of the word after it (the neighbours are re-aligned around it).
+ * The readings of the competing decode that differ from the sentence, each with its gain: the
+ * competing path's score minus the sentence path's over the same frames, from the start of the
+ * sentence word before it to the end of the sentence word after it (the neighbours are
+ * re-aligned around it). A run of competing words with a negation in it is a negation; a
+ * similar-sounding word alone in place of a sentence word is a substitution.
  */
-function competingNegations(words: LexWord[], forced: Segment[], competing: Segment[]): HeardNegation[] {
+function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: Segment[], competing: Segment[]): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
   const forcedPerFrame = perFrameScores(forced);
   const wordOf = competing.map((s) => parsePhoneToken(s.word)?.word ?? null);
-  const found: HeardNegation[] = [];
+  const negations: HeardNegation[] = [];
+  const substitutions: HeardSubstitution[] = [];
+  const spoken = (token: string) => {
+    const similarWord = parseSimilarToken(token);
+    if (similarWord) return { negation: false, text: similar[similarWord.word]?.[similarWord.k]?.word ?? token, instead: similarWord.word };
+    const negation = /^n(\d+)p\d+$/.exec(token);
+    return { negation: true, text: negation ? NEGATIONS[Number(negation[1])] : token, instead: null };
+  };
   for (let i = 0; i < competing.length; i++) {
-    if (wordOf[i] !== null || !/^n\d+p\d+$/.test(competing[i].word)) continue;
+    if (wordOf[i] !== null) continue;
     let end = i;
     while (end + 1 < competing.length && wordOf[end + 1] === null) end++;
     const previousWord = [...wordOf.slice(0, i)].reverse().find((w) => w !== null) ?? null;
@@ -104,14 +127,17 @@ function competingNegations(words: LexWord[], forced: Segment[], competing: Segm
     const endFrame = span[span.length - 1].startFrame + span[span.length - 1].frames;
     let sentenceScore = 0;
     for (let f = startFrame; f < endFrame; f++) sentenceScore += forcedPerFrame[f] ?? 0;
-    const gain = span.reduce((sum, s) => sum + s.score, 0) - sentenceScore;
-    const saidWords = competing.slice(i, end + 1).map((s) => NEGATIONS[Number(/^n(\d+)/.exec(s.word)![1])]);
-    // A negation in place of a word: the word after it in the path is not the next one of the sentence.
-    const beforeIndex = nextWord ?? null;
-    found.push({ said: saidWords.join(' '), before: beforeIndex === null ? null : words[beforeIndex].written, gain: Math.round(gain) });
+    const gain = Math.round(span.reduce((sum, s) => sum + s.score, 0) - sentenceScore);
+    const run = competing.slice(i, end + 1).map((s) => spoken(s.word));
+    if (run.some((r) => r.negation)) {
+      // A negation in place of a word: the word after it in the path is not the next one of the sentence.
+      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, gain });
+    } else {
+      for (const r of run) substitutions.push({ said: r.text, instead: words[r.instead!].written, gain, frames: endFrame - startFrame });
+    }
     i = end;
   }
-  return found;
+  return { negations, substitutions };
 }
 
 /** Spreads each loop segment's score evenly over its frames. */

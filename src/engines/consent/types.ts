@@ -22,6 +22,8 @@ export interface ConsentResult {
   uncertain?: string[];
   /** Negations that competed with the sentence (a review or refusal says which). */
   negations?: HeardNegation[];
+  /** Words that sound like a word of the sentence and competed with it (a review or refusal says which). */
+  substitutions?: HeardSubstitution[];
 }
 
 export interface ConsentRecognizer {
@@ -44,6 +46,17 @@ export interface HeardNegation {
   said: string;
   /** The sentence word it came before or replaced; null at the end. */
   before: string | null;
+  /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
+  gain: number;
+}
+
+/** A word that sounds like a word of the sentence, which the competing decode heard in its place. */
+export interface HeardSubstitution {
+  said: string;
+  /** The sentence word it replaced. */
+  instead: string;
+  /** Frames (10 ms) the gain is measured over. */
+  frames: number;
   /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
   gain: number;
 }
