@@ -91,12 +91,12 @@ export async function lookupPronunciations(dictPath: string, words: Set<string>)
 
 /**
  * Pronunciations for a word missing from the dictionary (names, "guiji"): a pinyin reading when
- * the spelling is valid pinyin — the platform's users and brand are Chinese — and an English
- * letter-to-sound guess. The aligner picks whichever fits the audio.
+ * the spelling is valid pinyin — the platform's users and brand are Chinese — and English
+ * letter-to-sound readings (englishPronunciations). The aligner picks whichever fits the audio.
  */
 export function guessPronunciations(word: string): string[] {
-  const guesses = [pinyinPronunciation(word), englishPronunciation(word)].filter((p): p is string => !!p);
-  return [...new Set(guesses)];
+  const pinyin = pinyinPronunciation(word);
+  return [...new Set([...(pinyin ? [pinyin] : []), ...englishPronunciations(word)])];
 }
 
 const PINYIN_INITIALS: Record<string, string> = {
@@ -153,17 +153,37 @@ const ENGLISH_RULES: Array<[string, string]> = [
   ['v', 'V'], ['w', 'W'], ['x', 'K S'], ['z', 'Z'],
 ];
 
-function englishPronunciation(word: string): string | null {
+/** Other readings of ambiguous vowel spellings ("a" in "Jane", "Dana", "Adam"), tried one at a time. */
+const VOWEL_ALTERNATIVES: Record<string, string[]> = {
+  a: ['EY', 'AA', 'AH'], e: ['IY', 'AH'], i: ['AY', 'IY'], o: ['OW', 'AH'], u: ['UW', 'Y UW'], y: ['AY', 'IH'],
+  oo: ['UH'], ow: ['AW'], ou: ['UW', 'OW'], ea: ['EH', 'EY'], ie: ['AY'], ei: ['AY', 'IY'], ai: ['AY'],
+};
+/** At most this many English readings of one word. */
+const MAX_ENGLISH_READINGS = 6;
+
+/**
+ * English readings of a spelling: the rules' reading, then readings where one vowel spelling
+ * takes another of its usual values (first vowels first), at most MAX_ENGLISH_READINGS.
+ */
+export function englishPronunciations(word: string): string[] {
   // A final silent "e" ("jane") and doubled consonants ("anna") are not pronounced twice.
   let rest = word.replace(/[^a-z]/g, '').replace(/([^aeiou])\1/g, '$1');
   if (rest.length > 2 && /[^aeiou]e$/.test(rest)) rest = rest.slice(0, -1);
-  const phones: string[] = [];
+  const parts: Array<[string, string]> = [];
   while (rest) {
-    const [letters, phone] = englishRule(rest, phones.length === 0);
-    phones.push(phone);
-    rest = rest.slice(letters.length);
+    const part = englishRule(rest, parts.length === 0);
+    parts.push(part);
+    rest = rest.slice(part[0].length);
   }
-  return phones.length > 0 ? phones.join(' ') : null;
+  if (parts.length === 0) return [];
+  const readings = [parts.map(([, phone]) => phone).join(' ')];
+  parts.forEach(([letters], i) => {
+    for (const other of VOWEL_ALTERNATIVES[letters] ?? []) {
+      if (letters === 'y' && i === 0) continue;
+      readings.push(parts.map(([, phone], j) => (j === i ? other : phone)).join(' '));
+    }
+  });
+  return [...new Set(readings)].slice(0, MAX_ENGLISH_READINGS);
 }
 
 /** The spelling rule for the start of `rest`: [letters consumed, phones]. */
@@ -269,14 +289,19 @@ function idDistance(a: number[], b: number[], limit: number, row0: Float64Array,
  * sound closest to it: weighted phone distance at most `maxDistance`, nearest first, at most
  * `cap`. One word per pronunciation (words that sound the same compete the same way); among
  * words of equal distance, plain words (no apostrophe or dot) before others, then the shorter
- * spelling, then alphabetical order, so the choice is deterministic. The word itself and its
- * exact homophones are left out: hearing them is hearing the sentence.
+ * spelling, then alphabetical order, so the choice is deterministic. Left out: the word itself
+ * and words with a pronunciation identical to the target's (hearing them is hearing the
+ * sentence), and words that differ from it only in vowels: vowels vary with accent and voice
+ * (measured: on correct espeak speech, 'audia' for 'audio' fitted better by 1190-1320, 'syntheses'
+ * for 'synthesis' by 650-1090, 'gin' for 'Jane' by 770, as much as a true substitution).
  */
 export async function similarWords(dictPath: string, targets: Array<{ text: string; prons: string[] }>, opts: { maxDistance: number; cap: number }): Promise<SimilarWord[][]> {
   const targetIds = targets.map((t) => t.prons.map((p) => phoneIds(phonesOf(p))));
   const homophones = new Set(targets.flatMap((t) => t.prons.map((p) => phonesOf(p).join(' '))));
   const texts = new Set(targets.map((t) => t.text));
+  const skeletons = targets.map((t) => new Set(t.prons.map((p) => consonants(phonesOf(p)))));
   const found = targets.map(() => new Map<string, SimilarWord>());
+  const soundsLikeTarget = new Set<string>();
   const row0 = new Float64Array(64);
   const row1 = new Float64Array(64);
   const better = (a: SimilarWord, b: SimilarWord) => a.distance - b.distance || rank(a.word) - rank(b.word) || a.word.length - b.word.length || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0);
@@ -296,8 +321,12 @@ export async function similarWords(dictPath: string, targets: Array<{ text: stri
         const distance = idDistance(written, ids, opts.maxDistance, row0, row1);
         if (distance > opts.maxDistance) continue;
         const joined = phones.join(' ');
-        // Sounding like another word of the sentence is not a different reading of this one.
-        if (homophones.has(joined)) continue;
+        // Sounding like a word of the sentence is not a different reading of it.
+        if (homophones.has(joined)) {
+          soundsLikeTarget.add(word);
+          continue;
+        }
+        if (skeletons[t].has(consonants(phonesOf(pron)))) continue;
         const candidate = { word, pron: joined, distance };
         const known = found[t].get(joined);
         if (!known || better(candidate, known) < 0) found[t].set(joined, candidate);
@@ -307,12 +336,72 @@ export async function similarWords(dictPath: string, targets: Array<{ text: stri
   // The same word may stand for two pronunciations: keep its nearest.
   return found.map((m) => {
     const byWord = new Map<string, SimilarWord>();
-    for (const s of [...m.values()].sort(better)) if (!byWord.has(s.word)) byWord.set(s.word, s);
+    for (const s of [...m.values()].sort(better)) if (!byWord.has(s.word) && !soundsLikeTarget.has(s.word)) byWord.set(s.word, s);
     return [...byWord.values()].slice(0, opts.cap);
   });
+}
+
+/** The consonants of a pronunciation, in order. */
+function consonants(phones: string[]): string {
+  return phones.filter((p) => !VOWELS.has(p)).join(' ');
 }
 
 /** Plain words before abbreviations ("a.d.") and possessives ("morgan's"). */
 function rank(word: string): number {
   return /^[a-z]+$/.test(word) ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// espeak-ng's reading of words missing from the dictionary
+
+/** espeak-ng's IPA phonemes (American and British English voices) → ARPAbet; longest match first. */
+const IPA_TO_ARPABET: Array<[string, string]> = [
+  ['eɪ', 'EY'], ['aɪ', 'AY'], ['aʊ', 'AW'], ['ɔɪ', 'OY'], ['oʊ', 'OW'], ['əʊ', 'OW'], ['ɪə', 'IH AH'], ['eə', 'EH'],
+  ['ʊə', 'UH AH'], ['tʃ', 'CH'], ['dʒ', 'JH'], ['ɜː', 'ER'], ['ɚ', 'ER'], ['ɝ', 'ER'], ['əl', 'AH L'],
+  ['æ', 'AE'], ['ɑ', 'AA'], ['ɒ', 'AA'], ['a', 'AA'], ['ɔ', 'AO'], ['o', 'OW'], ['ə', 'AH'], ['ʌ', 'AH'], ['ɐ', 'AH'],
+  ['ɛ', 'EH'], ['e', 'EH'], ['ɪ', 'IH'], ['ᵻ', 'IH'], ['i', 'IY'], ['ʊ', 'UH'], ['u', 'UW'], ['ɜ', 'ER'],
+  ['p', 'P'], ['b', 'B'], ['t', 'T'], ['d', 'D'], ['k', 'K'], ['ɡ', 'G'], ['g', 'G'], ['f', 'F'], ['v', 'V'], ['θ', 'TH'],
+  ['ð', 'DH'], ['s', 'S'], ['z', 'Z'], ['ʃ', 'SH'], ['ʒ', 'ZH'], ['h', 'HH'], ['m', 'M'], ['n', 'N'], ['ŋ', 'NG'],
+  ['l', 'L'], ['ɫ', 'L'], ['ɹ', 'R'], ['r', 'R'], ['w', 'W'], ['j', 'Y'], ['ɾ', 'T'], ['x', 'K'], ['ç', 'HH'],
+];
+
+/**
+ * espeak-ng phonemes (as its phoneme events name them: 'ˈɔːɹ', 'dʒ') as an ARPAbet string; stress
+ * and length marks are dropped, a glottal stop is dropped, anything unknown makes it null.
+ */
+export function ipaToArpabet(phonemes: string[]): string | null {
+  const out: string[] = [];
+  for (const phoneme of phonemes) {
+    let rest = phoneme.replace(/[ˈˌːˑ̩̯ʔ]/g, '');
+    while (rest) {
+      const rule = IPA_TO_ARPABET.find(([ipa]) => rest.startsWith(ipa));
+      if (!rule) return null;
+      out.push(rule[1]);
+      rest = rest.slice(rule[0].length);
+    }
+  }
+  return out.length > 0 ? out.join(' ') : null;
+}
+
+/** Something that reads a word aloud and reports its phonemes (the espeak-ng engine). */
+export interface PhonemeReader {
+  synthesize(text: string, voice: { engine: 'espeak'; voice: string }): Promise<{ phonemes: Array<{ phoneme: string }> }>;
+}
+
+/**
+ * How espeak-ng's American and British voices read each word: its letter-to-sound rules know far
+ * more spellings (and names: 'Siobhan' → SH IH V AO N) than englishPronunciation's.
+ */
+export async function espeakPronunciations(reader: PhonemeReader, words: string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  for (const word of words) {
+    const prons = new Set<string>();
+    for (const voice of ['en-us', 'en']) {
+      const { phonemes } = await reader.synthesize(word, { engine: 'espeak', voice });
+      const pron = ipaToArpabet(phonemes.map((p) => p.phoneme));
+      if (pron) prons.add(pron);
+    }
+    found.set(word, [...prons]);
+  }
+  return found;
 }

@@ -61,7 +61,8 @@ import path from 'node:path';
 import { keepSpeech, pcmBytes, readWav16k } from './audio.js';
 import { NEGATIONS, competitorGrammar, phoneLoopGrammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, findExecutable, isReadable, type Segment } from './pocketsphinx.js';
-import { guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord } from './pronunciation.js';
+import { EspeakEngine } from '../tts/espeak.js';
+import { espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord } from './pronunciation.js';
 import { FUNCTION_WORDS, THRESHOLDS, decide } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
@@ -108,7 +109,7 @@ const MAX_SPEECH_MS = 120_000;
  * Words offered in place of each word that carries meaning: the `cap` dictionary words nearest
  * to it within `maxDistance` (weighted phone edits, see phoneCost in pronunciation.ts).
  */
-export const SIMILAR = { maxDistance: 1.5, cap: 30 };
+export const SIMILAR = { maxDistance: 1.5, cap: 60 };
 
 const DEFAULT_BINARY = 'pocketsphinx_batch';
 const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -164,18 +165,26 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
     const similar = await this.similar(words);
-    const [forced, competing, loop] = await Promise.all([
-      this.align(dir, 'sentence', words, new Map(), []), this.align(dir, 'competing', words, await this.negations(), similar), this.phoneLoop(dir),
+    const [forced, forcedWords, competing, loop] = await Promise.all([
+      this.align(dir, 'sentence', words, new Map(), [], false),
+      this.align(dir, 'words', words, new Map(), [], true),
+      this.align(dir, 'competing', words, await this.negations(), similar, true),
+      this.phoneLoop(dir),
     ]);
-    return decide(words, forced, competing, loop, THRESHOLDS, similar);
+    return decide(words, forced, competing, loop, THRESHOLDS, similar, forcedWords);
   }
 
-  /** Attaches pronunciations: the CMU dictionary's, else guesses from the spelling. */
+  /**
+   * Attaches pronunciations: the CMU dictionary's, else guesses: espeak-ng's readings (American
+   * and British) and the spelling rules' (guessPronunciations).
+   */
   private async lexicon(words: SentenceWord[]): Promise<LexWord[]> {
     const known = await lookupPronunciations(this.model.dict, new Set(words.map((w) => w.text)));
+    const missing = [...new Set(words.map((w) => w.text).filter((w) => !known.has(w)))];
+    const read = missing.length > 0 ? await readAloud(missing) : new Map<string, string[]>();
     return words.map((w) => {
       const prons = known.get(w.text);
-      return prons ? { ...w, prons, guessed: false } : { ...w, prons: guessPronunciations(w.text), guessed: true };
+      return prons ? { ...w, prons, guessed: false } : { ...w, prons: [...new Set([...(read.get(w.text) ?? []), ...guessPronunciations(w.text)])], guessed: true };
     }).filter((w) => w.prons.length > 0);
   }
 
@@ -191,8 +200,8 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   }
 
   /** Decodes against the sentence, with `negations` and `similar` words competing with it (see competitorGrammar). */
-  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][]): Promise<Segment[] | null> {
-    const grammar = competitorGrammar(words, negations, similar);
+  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][], wholeWords: boolean): Promise<Segment[] | null> {
+    const grammar = competitorGrammar(words, negations, similar, { wholeWords });
     await writeFile(path.join(dir, `${name}.dict`), grammar.dict);
     await writeFile(path.join(dir, `${name}.fsg`), grammar.fsg);
     const segments = await decode(this.binary, this.model.hmm, dir, 'audio', name, ['-fsg', path.join(dir, `${name}.fsg`), '-dict', path.join(dir, `${name}.dict`), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
@@ -215,6 +224,16 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     return decode(this.binary, this.model.hmm, dir, 'audio', 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
   }
 
+}
+
+/** espeak-ng's readings of `words` (a one-thread engine for this check, closed after). */
+async function readAloud(words: string[]): Promise<Map<string, string[]>> {
+  const engine = new EspeakEngine({ threads: 1 });
+  try {
+    return await espeakPronunciations(engine, words);
+  } finally {
+    await engine.close();
+  }
 }
 
 function refused(reason: string): ConsentResult {

@@ -34,7 +34,7 @@ export interface Thresholds {
 }
 export const THRESHOLDS: Thresholds = {
   sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000,
-  similarReview: 400, similarRefuse: 1000,
+  similarReview: 400, similarRefuse: 1500,
 };
 
 /**
@@ -45,7 +45,7 @@ export const THRESHOLDS: Thresholds = {
 export const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
 
 /** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
-export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS, similar: SimilarWord[][] = []): ConsentResult {
+export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS, similar: SimilarWord[][] = [], forcedWords: Segment[] | null = null): ConsentResult {
   if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
   const loopPerFrame = perFrameScores(loop);
   const phoneGops: number[][] = words.map(() => []);
@@ -59,7 +59,7 @@ export function decide(words: LexWord[], forced: Segment[] | null, competing: Se
   const wordGops = phoneGops.map(mean);
   const typical = median(wordGops);
   const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
-  const { negations, substitutions } = competingReadings(words, similar, forced, competing ?? []);
+  const { negations, substitutions } = competingReadings(words, similar, forcedWords ?? forced, competing ?? []);
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
