@@ -5,18 +5,28 @@
  *
  * 1. Energy-based speech detection trims leading/trailing silence and shortens long pauses.
  *    Nothing audible → refused ("no speech was heard").
- * 2. Three decodes of the same audio, in parallel:
+ * 2. Pronunciations: the CMU dictionary's; for a word missing from it (a name), espeak-ng's
+ *    American and British readings plus up to six letter-to-sound readings (and a pinyin one).
+ *    For every word that carries meaning (not a function word, or part of the name), up to 60
+ *    dictionary words that sound close to it (weighted phone edit distance ≤ 1.5, vowel for vowel
+ *    and voiced for unvoiced cheaper; not its homophones, not words differing only in vowels).
+ * 3. Four decodes of the same audio, in parallel:
  *    - forced alignment against a grammar that accepts exactly the sentence, one phone per
  *      grammar token, so every phone of the sentence gets a time span and an acoustic score;
- *    - the competing readings: the same grammar where, at every position, a negation ("not",
- *      "never", "don't", "refuse", "without", "withdraw", ...) may be inserted or stand in for
- *      the word, at a small probability;
+ *    - the same forced alignment with whole words as tokens (see below why);
+ *    - the competing readings: the whole-word sentence where, at every position, a negation
+ *      ("not", "never", "don't", "refuse", "without", "withdraw", ...) may be inserted or stand in
+ *      for the word, and each word that carries meaning may be replaced by one of its close
+ *      words, each at a small probability;
  *    - a free phone loop (any phone sequence): over a span, roughly the best any speech could score.
- * 3. A negation the competing decode chose is scored by its gain: the competing path's acoustic
- *    score minus the forced path's over the same frames (from the word before it to the word
- *    after it). Negations that are said gain 1000-3800 units; ones the decoder makes up in
- *    correct speech at most about 600. A clear gain refuses, a middling one sends to review.
- * 4. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame;
+ * 4. A negation or close word the competing decode chose is scored by its gain: the competing
+ *    path's acoustic score minus the whole-word forced path's over the same frames (from the word
+ *    before it to the word after it). A clear gain refuses, a middling one sends to review, and
+ *    the reason names what was heard: "'voice' was not heard ...: it says 'face' where the
+ *    sentence says 'voice'". Measured: on the 10 real recordings no close word gains more than
+ *    99 against the right transcript, while the real substitutions gain 490-2100; on espeak
+ *    speech the spoken substitute gains 270-2050 and noise on correct sentences up to 1360.
+ * 5. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame;
  *    a word's GOP is the mean over its phones, and its shortfall is how far it falls below the
  *    recording's typical (median) word. A word left out, or replaced by a word that sounds
  *    quite different, still gets aligned and falls far below: far → refused naming the word,
@@ -24,9 +34,20 @@
  *    guessed from their spelling get looser limits. Audio too short to hold the sentence cannot
  *    be aligned at all: refused.
  *
- * What this does not catch (measured): a word replaced by one that shares most of its sounds
- * ("close" for "clone", "Martin" for "Morgan", "face" for "voice", "king" for "queen"): its GOP
- * stays within the spread of correct words, which on espeak speech is wide.
+ * Why whole words for the gains: pocketsphinx gives a one-phone grammar token no triphone
+ * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as
+ * words (-33001 against -29950 on one espeak recording). Measured against the one-phone
+ * alignment, any whole-word competitor "won" by 600-3000 on correct speech.
+ *
+ * What this does not catch, or catches at a cost (measured, bench/RESULTS.md):
+ * - A substitute outside the close words: "miserable" for "amiable" on real speech (too far in
+ *   phones to be offered, too close for the GOP). A word that differs only in its vowels ("king"
+ *   for "kong") is left to the GOP: vowels vary with accent (a British "audio" fits "audia"
+ *   better than the dictionary's American "audio").
+ * - Synthetic voices: espeak speech fits some close word better than the written one by as much
+ *   as a real substitution does, so most correct espeak sentences go to review (an operator),
+ *   British voices the most; real speech is verified.
+ * - A short word left out of a short recording ("five six five" read as "five five").
  *
  * Alternatives that were measured and rejected:
  * - Free transcription with the general language model and a word-error-rate threshold: on
@@ -36,13 +57,17 @@
  *   penalty that separates the cases depends on the voice.
  * - Every other phone competing with each phone of the sentence (to catch "close" for "clone"):
  *   with the beams the scores need, one decode of a 5 s recording took over 2 minutes.
+ * - Adding espeak-ng's American and British readings to every dictionary word (to stop accent
+ *   variants from losing to close words): espeak correct sentences sent to review fell from
+ *   20/26 to 13/26, but 3/13 "Martin" for "Morgan" and 2/39 other substitutions were verified,
+ *   and real speech lost "man" for "woman"; British readings alone: 16/26, 2/13, 1/39.
  * - Word shortfalls scaled by the recording's spread (median absolute deviation): separated no
  *   better than the raw shortfall.
  *
- * Files: recognizer.ts (this: the public API and the three decodes of one check), audio.ts
- * (step 1), pronunciation.ts (sentence → words → pronunciations), grammar.ts (the FSG grammars),
- * pocketsphinx.ts (running pocketsphinx_batch, parsing its output), scoring.ts (steps 3-4, the
- * verdict), types.ts (the result types).
+ * Files: recognizer.ts (this: the public API and the four decodes of one check), audio.ts
+ * (step 1), pronunciation.ts (step 2: sentence → words → pronunciations, close words),
+ * grammar.ts (the FSG grammars), pocketsphinx.ts (running pocketsphinx_batch, parsing its output),
+ * scoring.ts (steps 4-5, the verdict), types.ts (the result types).
  *
  * pocketsphinx 5prealpha (Debian's) quirks this code works around, each found by experiment:
  * - pocketsphinx_continuous splits the input at pauses and decodes each piece alone, so a
@@ -161,7 +186,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     }
   }
 
-  /** Steps 2-4 of the file comment, in scratch directory `dir`. */
+  /** Steps 3-5 of the file comment, in scratch directory `dir`. */
   private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
     const similar = await this.similar(words);
