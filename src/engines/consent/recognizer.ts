@@ -88,7 +88,7 @@ import { NEGATIONS, competitorGrammar, phoneLoopGrammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, findExecutable, isReadable, type Segment } from './pocketsphinx.js';
 import { EspeakEngine } from '../tts/espeak.js';
 import { espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord } from './pronunciation.js';
-import { FUNCTION_WORDS, THRESHOLDS, decide } from './scoring.js';
+import { FUNCTION_WORDS, decide } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
 export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
@@ -96,7 +96,7 @@ export { keepSpeech } from './audio.js';
 export { COMPETITORS, competitorGrammar } from './grammar.js';
 export { parseHypseg, type Segment } from './pocketsphinx.js';
 export { guessPronunciations, numberToWords, parseSentence, type SentenceWord } from './pronunciation.js';
-export { THRESHOLDS, decide, type Thresholds } from './scoring.js';
+export { THRESHOLDS, decide, type Decodes, type Thresholds } from './scoring.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -190,13 +190,14 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
     const similar = await this.similar(words);
-    const [forced, forcedWords, competing, loop] = await Promise.all([
+    const [forced, forcedWords, negating, substituting, loop] = await Promise.all([
       this.align(dir, 'sentence', words, new Map(), [], false),
       this.align(dir, 'words', words, new Map(), [], true),
-      this.align(dir, 'competing', words, await this.negations(), similar, true),
+      this.align(dir, 'negating', words, await this.negations(), [], false),
+      this.align(dir, 'substituting', words, new Map(), similar, true),
       this.phoneLoop(dir),
     ]);
-    return decide(words, forced, competing, loop, THRESHOLDS, similar, forcedWords);
+    return decide(words, { forced, forcedWords, negating, substituting, loop }, similar);
   }
 
   /**

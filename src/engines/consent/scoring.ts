@@ -45,7 +45,22 @@ export const THRESHOLDS: Thresholds = {
 export const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
 
 /** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
-export function decide(words: LexWord[], forced: Segment[] | null, competing: Segment[] | null, loop: Segment[], tune = THRESHOLDS, similar: SimilarWord[][] = [], forcedWords: Segment[] | null = null): ConsentResult {
+/** The decodes of one recording (recognizer.ts): null where the search found no path. */
+export interface Decodes {
+  /** The sentence, one phone per token: GOP, and the reference for negations. */
+  forced: Segment[] | null;
+  /** The sentence, one word per token: the reference for close words. */
+  forcedWords: Segment[] | null;
+  /** The sentence (one phone per token) with negations competing. */
+  negating: Segment[] | null;
+  /** The sentence (one word per token) with close words competing. */
+  substituting: Segment[] | null;
+  /** The free phone loop. */
+  loop: Segment[];
+}
+
+export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[][] = [], tune = THRESHOLDS): ConsentResult {
+  const { forced, loop } = decodes;
   if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
   const loopPerFrame = perFrameScores(loop);
   const phoneGops: number[][] = words.map(() => []);
@@ -59,7 +74,8 @@ export function decide(words: LexWord[], forced: Segment[] | null, competing: Se
   const wordGops = phoneGops.map(mean);
   const typical = median(wordGops);
   const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
-  const { negations, substitutions } = competingReadings(words, similar, forcedWords ?? forced, competing ?? []);
+  const { negations } = competingReadings(words, [], forced, decodes.negating ?? []);
+  const { substitutions } = competingReadings(words, similar, decodes.forcedWords ?? forced, decodes.substituting ?? []);
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
