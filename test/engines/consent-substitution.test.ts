@@ -1,7 +1,7 @@
 // Consent check (issue 9): words that sound like the written ones, and names outside the
-// dictionary. The recordings are real speech (pocketsphinx-testdata) and espeak voices; each
-// substitution case below was verified by the recognizer before similar-sounding words competed
-// with the sentence (bench/RESULTS.md, "Consent check accuracy").
+// dictionary. The recordings are real speech (pocketsphinx-testdata) and espeak voices; most
+// substitution cases below (Ashford, hearts, king, and the espeak ones) were verified by the
+// recognizer before close words competed with the sentence (bench/RESULTS.md, "Consent check accuracy").
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -11,7 +11,11 @@ import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from 
 // - whole sentence: -44 → -60 (unrelated sentences of similar length);
 // - a content word's shortfall: 47 (espeak en+m3 "Alex") → 45-100 (a different first name or
 //   possessive, a word left out); real speech: 23 → 25-62;
-// - a negation's gain: about 600 (made up in correct speech) → 1026 (said).
+// - a negation's gain: about 600 (made up in correct speech) → 1026 (said);
+// - a close word's gain (against the whole-word alignment): real speech 301 (correct) → 755-3380
+//   (substituted), 291 for "miserable"/"amiable"; espeak 197-1531 (correct) → 579-1969.
+//   Review above 400 keeps every espeak substitution from being verified, at the cost of
+//   sending most correct espeak sentences to review (bench/RESULTS.md).
 
 export interface Thresholds {
   sentenceMinGop: number;
