@@ -26,10 +26,12 @@ before(async () => {
   served = await serveFolder(media);
   const app = await h.app.services.apps.create({ name: 'consent-service' });
   appPk = (await h.app.services.apps.byAppId(app.appId))!.id;
-  await speech.wav(path.join(media, 'male.wav'), TEXT, 'en-us+m3');
+  // en-us: of the US male voices, the one whose correct sentence the recognizer verifies rather than
+  // sends to review (close words, bench/RESULTS.md); this test is about the pitch check after it.
+  await speech.wav(path.join(media, 'male.wav'), TEXT, 'en-us');
   await speech.wav(path.join(media, 'refusal.wav'), 'I am Alex Morgan. I do not consent to clone my voice for the synthesis of audio.', 'en-us+m3');
   await speech.sample(path.join(media, 'female-sample.wav'), 'en-us+f3', 60);
-  await speech.sample(path.join(media, 'male-sample.wav'), 'en-us+m3', 50);
+  await speech.sample(path.join(media, 'male-sample.wav'), 'en-us', 50);
   // 10 hours of silence in a few kilobytes: the recording a hostile tenant sends to tie up the server.
   ffmpeg(['-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '36000', '-c:a', 'flac', path.join(media, 'ten-hours.flac')]);
 });

@@ -1,0 +1,75 @@
+// Audio: reading the 16 kHz WAV and keeping only the speech in it.
+import { readFile } from 'node:fs/promises';
+import { decodeWav, writePcm16 } from '../../media/wav.js';
+
+export const SAMPLE_RATE = 16_000;
+
+export async function readWav16k(file: string): Promise<Int16Array> {
+  const wav = decodeWav(await readFile(file));
+  if (wav.sampleRate !== SAMPLE_RATE || wav.channels !== 1) {
+    throw new Error(`consent check needs 16 kHz mono audio, got ${wav.sampleRate} Hz with ${wav.channels} channel(s)`);
+  }
+  return wav.samples;
+}
+
+const FRAME = SAMPLE_RATE / 100; // 10 ms
+/** Silence kept where a pause was (frames): enough for a natural gap, short of what the decoder mistakes. */
+const KEPT_PAUSE_FRAMES = 15;
+const EDGE_FRAMES = 5;
+
+/**
+ * Drops leading and trailing silence and shortens pauses to KEPT_PAUSE_FRAMES. A frame is speech
+ * when it is well above the recording's noise floor and within 40 dB of its loud parts.
+ */
+export function keepSpeech(samples: Int16Array): { samples: Int16Array; speechMs: number } {
+  const levels = frameLevels(samples);
+  const threshold = speechThreshold(levels);
+  const isSpeech = levels.map((db) => db > threshold);
+  const first = isSpeech.indexOf(true);
+  if (first < 0) return { samples: new Int16Array(0), speechMs: 0 };
+  const last = isSpeech.lastIndexOf(true);
+  const kept: number[] = [];
+  let silentRun: number[] = [];
+  for (let f = Math.max(0, first - EDGE_FRAMES); f <= Math.min(levels.length - 1, last + EDGE_FRAMES); f++) {
+    if (isSpeech[f]) {
+      kept.push(...shortenPause(silentRun), f);
+      silentRun = [];
+    } else silentRun.push(f);
+  }
+  kept.push(...silentRun.slice(0, EDGE_FRAMES));
+  const out = new Int16Array(kept.length * FRAME);
+  kept.forEach((f, i) => out.set(samples.subarray(f * FRAME, (f + 1) * FRAME), i * FRAME));
+  return { samples: out, speechMs: isSpeech.filter(Boolean).length * 10 };
+}
+
+/** Keeps the two ends of a pause, so each neighbouring sound keeps its natural fade. */
+function shortenPause(frames: number[]): number[] {
+  if (frames.length <= KEPT_PAUSE_FRAMES) return frames;
+  const half = Math.floor(KEPT_PAUSE_FRAMES / 2);
+  return [...frames.slice(0, half), ...frames.slice(frames.length - (KEPT_PAUSE_FRAMES - half))];
+}
+
+/** Level of each 10 ms frame in dBFS (digital silence ≈ -120). */
+function frameLevels(samples: Int16Array): number[] {
+  const levels: number[] = [];
+  for (let start = 0; start + FRAME <= samples.length; start += FRAME) {
+    let energy = 0;
+    for (let i = start; i < start + FRAME; i++) energy += samples[i] * samples[i];
+    levels.push(10 * Math.log10(energy / FRAME + 1e-3) - 90.31);
+  }
+  return levels;
+}
+
+function speechThreshold(levels: number[]): number {
+  const sorted = [...levels].sort((a, b) => a - b);
+  const floor = sorted[Math.floor(sorted.length * 0.1)] ?? -120;
+  const loud = sorted[Math.floor(sorted.length * 0.98)] ?? -120;
+  // -60 dBFS: quieter than that is not a voice anyone recorded on purpose.
+  return Math.max(floor + 12, loud - 40, -60);
+}
+
+export function pcmBytes(samples: Int16Array): Buffer {
+  const bytes = Buffer.alloc(samples.length * 2);
+  writePcm16(bytes, 0, samples);
+  return bytes;
+}

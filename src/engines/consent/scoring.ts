@@ -1,0 +1,180 @@
+// Scoring the decodes: goodness of pronunciation of each word, gains of competing negations,
+// and the verdict.
+import { median } from '../../domain/stats.js';
+import { NEGATIONS, parsePhoneToken, parseSimilarToken } from './grammar.js';
+import type { Segment } from './pocketsphinx.js';
+import type { LexWord, SimilarWord } from './pronunciation.js';
+import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
+
+// Tuning. GOP units (see ConsentResult.score) for words, acoustic score units for negations;
+// measured on the corpus of test/support/consent-corpus.ts (bench/consent.ts). Worst correct → best wrong:
+// - whole sentence: -44 → -60 (unrelated sentences of similar length);
+// - a content word's shortfall: 47 (espeak en+m3 "Alex") → 45-100 (a different first name or
+//   possessive, a word left out); real speech: 23 → 25-62;
+// - a negation's gain: about 600 (made up in correct speech) → 1026 (said);
+// - a close word's gain (against the whole-word alignment): real speech 301 (correct) → 755-3380
+//   (substituted), 291 for "miserable"/"amiable"; espeak 197-1531 (correct) → 579-1969.
+//   Review above 400 keeps every espeak substitution from being verified, at the cost of
+//   sending most correct espeak sentences to review (bench/RESULTS.md).
+
+export interface Thresholds {
+  sentenceMinGop: number;
+  /** A word this far below the recording's typical word is uncertain (review)... */
+  review: number;
+  /** ...and this far, not heard (refused). */
+  refuse: number;
+  /** Added to both for function words ("of", "the", "I"). */
+  functionOffset: number;
+  /** Added to both for words whose pronunciation is guessed from the spelling. */
+  guessedOffset: number;
+  /** A competing negation that fits the audio better by more than this is uncertain (review)... */
+  negationReview: number;
+  /** ...and by more than this, heard (refused). */
+  negationRefuse: number;
+  /** A competing similar-sounding word that fits the audio better by more than this is uncertain (review)... */
+  similarReview: number;
+  /** ...and by more than this, heard (refused). */
+  similarRefuse: number;
+}
+export const THRESHOLDS: Thresholds = {
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000,
+  similarReview: 400, similarRefuse: 1500,
+};
+
+/**
+ * Short function words carry little meaning and score noisily (the "I" after a sentence's pause
+ * in espeak speech falls 40-57 below the typical word), so they get looser limits; negations are
+ * checked separately.
+ */
+export const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
+
+/** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
+/** The decodes of one recording (recognizer.ts): null where the search found no path. */
+export interface Decodes {
+  /** The sentence, one phone per token: GOP, and the reference for negations. */
+  forced: Segment[] | null;
+  /** The sentence, one word per token: the reference for close words. */
+  forcedWords: Segment[] | null;
+  /** The sentence (one phone per token) with negations competing. */
+  negating: Segment[] | null;
+  /** The sentence (one word per token) with close words competing. */
+  substituting: Segment[] | null;
+  /** The free phone loop. */
+  loop: Segment[];
+}
+
+export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[][] = [], tune = THRESHOLDS): ConsentResult {
+  const { forced, loop } = decodes;
+  if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
+  const loopPerFrame = perFrameScores(loop);
+  const phoneGops: number[][] = words.map(() => []);
+  for (const segment of forced) {
+    const phone = parsePhoneToken(segment.word);
+    if (!phone) continue;
+    let reference = 0;
+    for (let f = segment.startFrame; f < segment.startFrame + segment.frames; f++) reference += loopPerFrame[f] ?? 0;
+    phoneGops[phone.word].push((segment.score - reference) / segment.frames);
+  }
+  const wordGops = phoneGops.map(mean);
+  const typical = median(wordGops);
+  const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
+  const { negations } = competingReadings(words, [], forced, decodes.negating ?? []);
+  const { substitutions } = competingReadings(words, similar, decodes.forcedWords ?? forced, decodes.substituting ?? []);
+  const score = round(mean(phoneGops.flat()));
+  const details = { score, words: report, negations, substitutions };
+  const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
+  const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
+  const heard = (ss: HeardSubstitution[]) => ss.map((s) => `'${s.said}' where the sentence says '${s.instead}'`).join(', ');
+
+  const clearNegations = negations.filter((n) => n.gain > tune.negationRefuse);
+  if (clearNegations.length > 0) {
+    return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
+  }
+  if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
+  const clearSubstitutions = substitutions.filter((s) => s.gain > tune.similarRefuse);
+  if (clearSubstitutions.length > 0) {
+    const notHeard = [...new Set(clearSubstitutions.map((s) => s.instead))];
+    return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording: it says ${heard(clearSubstitutions)}; record the person saying the consent sentence clearly, word for word.` };
+  }
+  const limit = (w: LexWord, band: 'review' | 'refuse') => tune[band] + (FUNCTION_WORDS.has(w.text) && !w.isName ? tune.functionOffset : 0) + (w.guessed ? tune.guessedOffset : 0);
+  const notHeard = words.filter((w, i) => report[i].shortfall > limit(w, 'refuse')).map((w) => w.written);
+  if (notHeard.length > 0) {
+    return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
+  }
+  const uncertainNegations = negations.filter((n) => n.gain > tune.negationReview);
+  const uncertainSubstitutions = substitutions.filter((s) => s.gain > tune.similarReview);
+  const unclear = words.filter((w, i) => report[i].shortfall > limit(w, 'review')).map((w) => w.written);
+  const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
+  if (uncertain.length > 0 || uncertainNegations.length > 0) {
+    const parts = [
+      ...(unclear.length ? [`${quote(unclear)} could not be heard clearly`] : []),
+      ...(uncertainSubstitutions.length ? [`it may say ${heard(uncertainSubstitutions)}`] : []),
+      ...(uncertainNegations.length ? [`it may say ${said(uncertainNegations)}`] : []),
+    ];
+    return { verdict: 'review', ...details, uncertain, reason: `An operator must review the recording: ${parts.join('; ')}.` };
+  }
+  return { verdict: 'verified', ...details, reason: 'The consent sentence was recognized in the recording, word for word.', transcript: words.map((w) => w.text).join(' ') };
+}
+
+/**
+ * The readings of the competing decode that differ from the sentence, each with its gain: the
+ * competing path's score minus the sentence path's over the same frames, from the start of the
+ * sentence word before it to the end of the sentence word after it (the neighbours are
+ * re-aligned around it). A run of competing words with a negation in it is a negation; a
+ * similar-sounding word alone in place of a sentence word is a substitution.
+ */
+function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: Segment[], competing: Segment[]): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+  const forcedPerFrame = perFrameScores(forced);
+  const wordOf = competing.map((s) => parsePhoneToken(s.word)?.word ?? null);
+  const negations: HeardNegation[] = [];
+  const substitutions: HeardSubstitution[] = [];
+  const spoken = (token: string) => {
+    const similarWord = parseSimilarToken(token);
+    if (similarWord) return { negation: false, text: similar[similarWord.word]?.[similarWord.k]?.word ?? token, instead: similarWord.word };
+    const negation = /^n(\d+)p\d+$/.exec(token);
+    return { negation: true, text: negation ? NEGATIONS[Number(negation[1])] : token, instead: null };
+  };
+  for (let i = 0; i < competing.length; i++) {
+    if (wordOf[i] !== null) continue;
+    let end = i;
+    while (end + 1 < competing.length && wordOf[end + 1] === null) end++;
+    const previousWord = [...wordOf.slice(0, i)].reverse().find((w) => w !== null) ?? null;
+    const nextWord = wordOf.slice(end + 1).find((w) => w !== null) ?? null;
+    const first = previousWord === null ? i : wordOf.indexOf(previousWord);
+    const last = nextWord === null ? end : wordOf.lastIndexOf(nextWord);
+    const span = competing.slice(first, last + 1);
+    const startFrame = span[0].startFrame;
+    const endFrame = span[span.length - 1].startFrame + span[span.length - 1].frames;
+    let sentenceScore = 0;
+    for (let f = startFrame; f < endFrame; f++) sentenceScore += forcedPerFrame[f] ?? 0;
+    const gain = Math.round(span.reduce((sum, s) => sum + s.score, 0) - sentenceScore);
+    const run = competing.slice(i, end + 1).map((s) => spoken(s.word));
+    if (run.some((r) => r.negation)) {
+      // A negation in place of a word: the word after it in the path is not the next one of the sentence.
+      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, gain });
+    } else {
+      for (const r of run) substitutions.push({ said: r.text, instead: words[r.instead!].written, gain, frames: endFrame - startFrame });
+    }
+    i = end;
+  }
+  return { negations, substitutions };
+}
+
+/** Spreads each loop segment's score evenly over its frames. */
+function perFrameScores(segments: Segment[]): number[] {
+  const perFrame: number[] = [];
+  for (const s of segments) for (let f = s.startFrame; f < s.startFrame + s.frames; f++) perFrame[f] = s.score / s.frames;
+  return perFrame;
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+function capitalize(s: string): string {
+  return s.replace(/^'?./, (c) => c.toUpperCase());
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}

@@ -1,0 +1,62 @@
+// Public types of the consent check (the method is described in recognizer.ts).
+
+export type ConsentVerdict = 'verified' | 'review' | 'refused' | 'unavailable';
+
+export interface ConsentResult {
+  verdict: ConsentVerdict;
+  /** A sentence for the end user. */
+  reason: string;
+  /** What was heard: the sentence when verified, a free transcription (when one could be made) otherwise. */
+  transcript?: string;
+  /**
+   * Mean goodness of pronunciation of the sentence: per-frame log-likelihood ratio of the
+   * sentence against unconstrained phones, in pocketsphinx score units (about 0.1 nat).
+   * 0 is as good as it gets; verification needs at least THRESHOLDS.sentenceMinGop (scoring.ts).
+   */
+  score?: number;
+  /** Word by word, how the sentence was heard (when the recording could be aligned with it). */
+  words?: HeardWord[];
+  /** Words not heard at all or far too unclear: the reason of a refusal. */
+  notHeard?: string[];
+  /** Words heard, but not clearly enough to decide: the reason of a review. */
+  uncertain?: string[];
+  /** Negations that competed with the sentence (a review or refusal says which). */
+  negations?: HeardNegation[];
+  /** Words that sound like a word of the sentence and competed with it (a review or refusal says which). */
+  substitutions?: HeardSubstitution[];
+}
+
+export interface ConsentRecognizer {
+  /** `wav16k` is a 16 kHz mono 16-bit WAV file path (the caller converts media with ffmpeg). */
+  check(wav16k: string, authorizeText: string): Promise<ConsentResult>;
+  readonly available: boolean;
+}
+
+/** How one word of the sentence was heard. */
+export interface HeardWord {
+  written: string;
+  /** Goodness of pronunciation (see ConsentResult.score); absent when the word was not heard at all. */
+  gop: number;
+  /** How far the word falls below the recording's typical word (GOP units). */
+  shortfall: number;
+}
+
+/** A negation the competing decode heard, and how much better the audio fits with it. */
+export interface HeardNegation {
+  said: string;
+  /** The sentence word it came before or replaced; null at the end. */
+  before: string | null;
+  /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
+  gain: number;
+}
+
+/** A word that sounds like a word of the sentence, which the competing decode heard in its place. */
+export interface HeardSubstitution {
+  said: string;
+  /** The sentence word it replaced. */
+  instead: string;
+  /** Frames (10 ms) the gain is measured over. */
+  frames: number;
+  /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
+  gain: number;
+}
