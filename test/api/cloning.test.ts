@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, noFaceVideo, probeFile, serveFolder, silentWav, Speech, VOICE_CONSENT } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, ffmpeg, HIGH_CONSENT_VOICE, LOW_CONSENT_VOICE, noFaceVideo, probeFile, serveFolder, silentWav, Speech, VOICE_CONSENT } from '../support/fixtures.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { analyzeVoice } from '../../src/engines/voice/analyze.js';
 import { storagePath } from '../support/storage-path.js';
@@ -28,14 +28,13 @@ before(async () => {
     writeFileSync(path.join(media, 'page.html'), '<!doctype html><html><body><h1>Not a video</h1></body></html>');
     writeFileSync(path.join(media, 'corrupt.mp4'), Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypmp42'), Buffer.alloc(5000, 7)]));
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', path.join(media, 'big.mp4')]);
-    await speech.consent(path.join(media, 'avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'avatar-consent.mp4'));
-    await speech.consent(path.join(media, 'voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
+    await speech.consent(path.join(media, 'avatar-consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, path.join(media, 'avatar-consent.mp4'));
+    await speech.consent(path.join(media, 'voice-consent.wav'), VOICE_CONSENT, CONSENT_VOICE);
     // A voice's consent is spoken by the person whose sample it is: dhp compares their median
-    // pitch (review beyond 1.45x). Measured: m1 at 93 Hz against the low sample's 84 Hz, f3 at
-    // pitch 70 250 Hz against the high sample's 290 Hz. (en-us+m3 itself is falsely refused on
-    // this sentence: the verifier hears 'refuse don't'; see issue 9's note.)
-    await speech.consent(path.join(media, 'voice-consent-low.wav'), VOICE_CONSENT, 'en-us+m1');
-    await speech.consent(path.join(media, 'voice-consent-high.wav'), VOICE_CONSENT, 'en-us+f3', undefined, 70);
+    // pitch (review beyond 1.45x): 83 Hz against the low sample's 84 Hz, 252 Hz against the high
+    // sample's 290 Hz (the voices are in fixtures.ts, with why they are these).
+    await speech.consent(path.join(media, 'voice-consent-low.wav'), VOICE_CONSENT, LOW_CONSENT_VOICE.voice, undefined, LOW_CONSENT_VOICE.pitch);
+    await speech.consent(path.join(media, 'voice-consent-high.wav'), VOICE_CONSENT, HIGH_CONSENT_VOICE.voice, undefined, HIGH_CONSENT_VOICE.pitch);
     await speech.wav(path.join(media, 'wrong-consent.wav'), 'The weather is nice today and I like to walk in the park with my dog.', 'en-us+f3');
     await speech.wav(path.join(media, 'zh-consent.wav'), ZH_CONSENT, 'cmn+m3');
     await speech.sample(path.join(media, 'sample-low.wav'), 'en-us+m3', 25, 14);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, greenScreenVideo, probeFile, serveFolder, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, ffmpeg, ffmpegBin, greenScreenVideo, probeFile, serveFolder, Speech } from '../support/fixtures.js';
 import { signature } from '../../src/services/auth.js';
 import { errorTable } from '../../src/domain/errors.js';
 
@@ -89,7 +89,7 @@ before(async () => {
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
     greenScreenVideo(path.join(media, 'green.mp4'), 6);
-    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'speech.wav'), 'Hello from a client of the cloud platform.', 'en-us+f3');
   } finally {
     await speech.close();

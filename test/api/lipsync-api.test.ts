@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, probeFile, serveFolder, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, ffmpeg, probeFile, serveFolder, Speech } from '../support/fixtures.js';
 
 /**
  * Trained avatars lip-synced by a GPU engine. Nothing here can run the real model,
@@ -62,7 +62,7 @@ before(async () => {
   const speech = new Speech();
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
-    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'speech.wav'), 'The lip sync engine makes my mouth follow these words.', 'en-us+f3');
   } finally { await speech.close(); }
   files = await serveFolder(media);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, probeFile, serveFolder, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, ffmpeg, probeFile, serveFolder, Speech } from '../support/fixtures.js';
 import { storagePath } from '../support/storage-path.js';
 import { HumanFaceDetector } from '../../src/engines/face/human.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
@@ -51,7 +51,7 @@ before(async () => {
   tools = await locateMediaTools();
   const speech = new Speech();
   try {
-    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, path.join(media, 'consent.mp4'));
   } finally { await speech.close(); }
   faceVideo(path.join(media, 'still.mp4'), 6);
   // Two people in view: the same face twice, side by side.

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, download, removeDir, startDhp, startReceiver, waitFor, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, ffmpeg, ffmpegBin, probeFile, serveFolder, silentWav, Speech } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, ffmpeg, ffmpegBin, probeFile, serveFolder, silentWav, Speech } from '../support/fixtures.js';
 import { parseSrt } from '../../src/media/srt.js';
 import { grayFrames, meanDiff } from '../support/frames.js';
 import { mouthBox, CHARACTERS } from '../../src/engines/avatar2d/characters.js';
@@ -23,7 +23,7 @@ before(async () => {
   const speech = new Speech();
   try {
     faceVideo(path.join(media, 'face.mp4'), 6);
-    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, 'en-us+f3', path.join(media, 'consent.mp4'));
+    await speech.consent(path.join(media, 'consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, path.join(media, 'consent.mp4'));
     await speech.wav(path.join(media, 'zh-consent.wav'), '我是张伟。我同意克隆我的形象用于视频合成。', 'cmn+m3');
     await speech.wav(path.join(media, 'speech.wav'), 'Hello! This is a video made by the platform. The avatar speaks this sentence.', 'en-us+f3');
     await speech.wav(path.join(media, 'long.wav'), 'This recording is much longer than the avatar clip, so the clip has to loop several times. '.repeat(5), 'en-us+m3');

@@ -10,7 +10,7 @@ import { DhpClient } from '../../src/client/index.js';
 import { decodeWav, encodeWavPcm16 } from '../../src/media/wav.js';
 import { parseSrt } from '../../src/media/srt.js';
 import { removeDir, startDhp, type Harness } from '../support/helpers.js';
-import { AVATAR_CONSENT, faceVideo, Speech, VOICE_CONSENT } from '../support/fixtures.js';
+import { AVATAR_CONSENT, CONSENT_VOICE, faceVideo, Speech, VOICE_CONSENT } from '../support/fixtures.js';
 
 
 const require = createRequire(import.meta.url);
@@ -270,8 +270,8 @@ describe('dhp client commands against a real server', () => {
     const speech = new Speech();
     try {
       await speech.sample(file('me.wav'), 'en-us+f3', 70, 12);
-      await speech.consent(file('voice-consent.wav'), VOICE_CONSENT, 'en-us+f3');
-      await speech.consent(file('avatar-consent.wav'), AVATAR_CONSENT, 'en-us+f3', file('avatar-consent.mp4'));
+      await speech.consent(file('voice-consent.wav'), VOICE_CONSENT, CONSENT_VOICE);
+      await speech.consent(file('avatar-consent.wav'), AVATAR_CONSENT, CONSENT_VOICE, file('avatar-consent.mp4'));
     } finally { await speech.close(); }
     faceVideo(file('me.mp4'), 6);
 

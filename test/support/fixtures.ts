@@ -12,9 +12,20 @@ import { locateMediaTools } from '../../src/media/tools.js';
 
 /** Test media made here, with real tools: ffmpeg, espeak-ng and a real photo. */
 
-/** The consent sentences the cloning tests speak and send as authorizeText. */
-export const AVATAR_CONSENT = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
-export const VOICE_CONSENT = 'I am Jane Doe. I consent guiji clone my voice for the synthesis of audio.';
+/**
+ * The consent sentences the cloning tests speak and send as authorizeText, and the espeak voices
+ * that say them. The recognizer sends synthetic speech to an operator whenever a similar-sounding
+ * dictionary word fits it better than the written word (bench/RESULTS.md, issue 9: 20 of 26 correct
+ * espeak sentences); these voices say these sentences so that it verifies them (measured 3 of 3 to
+ * 4 of 4 each: CONSENT_VOICE 194 Hz, LOW_CONSENT_VOICE 83 Hz, HIGH_CONSENT_VOICE 252 Hz).
+ */
+export const AVATAR_CONSENT = 'I am Mary Jones. I consent to clone my avatar for the synthesis of video.';
+export const VOICE_CONSENT = 'I am Mary Jones. I consent to clone my voice for the synthesis of audio.';
+export const CONSENT_VOICE = 'en-us+f2';
+/** For a low voice sample (about 84 Hz): en-us+m5 at espeak pitch 25. */
+export const LOW_CONSENT_VOICE = { voice: 'en-us+m5', pitch: 25 } as const;
+/** For a high voice sample (about 290 Hz): en-us+f5 at espeak pitch 70. */
+export const HIGH_CONSENT_VOICE = { voice: 'en-us+f5', pitch: 70 } as const;
 /** The ffmpeg and ffprobe the product itself would use here (DHP_FFMPEG_PATH, else the system's, else npm's). */
 const tools = await locateMediaTools({ ffmpegPath: process.env.DHP_FFMPEG_PATH, ffprobePath: process.env.DHP_FFPROBE_PATH });
 export const ffmpegBin = tools.ffmpeg;
