@@ -1,8 +1,8 @@
 // Running pocketsphinx_batch: the process, its search settings and its output.
-import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runTool, ToolError } from '../../process/run-tool.js';
 import { SAMPLE_RATE } from './audio.js';
 
 const DECODE_TIMEOUT_MS = 120_000;
@@ -52,28 +52,14 @@ export function parseHypseg(text: string): Segment[] {
   return segments.filter((s) => s.frames > 0);
 }
 
-/** Runs a command without a shell; rejects with the tail of stderr on failure or timeout. */
-function run(binary: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-2000);
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(binary)} did not finish within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${path.basename(binary)} failed (${signal ?? `exit code ${code}`}): ${stderr.trim()}`));
-    });
-  });
+/** Runs pocketsphinx through the one tool runner; a failure carries the tail of its stderr. */
+async function run(binary: string, args: string[], timeoutMs: number): Promise<void> {
+  try {
+    await runTool(binary, args, { timeoutMs, captureStdout: false });
+  } catch (err) {
+    if (err instanceof ToolError) throw new Error(`${err.message}${err.stderrTail.trim() ? `: ${err.stderrTail.trim()}` : ''}`);
+    throw err;
+  }
 }
 
 /** An absolute/relative path as given, or a bare name searched in PATH; null when not executable. */
