@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client, removeDir, startDhp, waitFor } from '../test/support/helpers.js';
-import { ffmpegBin, serveFolder, silentWav } from '../test/support/fixtures.js';
+import { ffmpegBin, ffprobeBin, serveFolder, silentWav } from '../test/support/fixtures.js';
 
 const CASES = ['voice-sample-1h-96k', 'audioUrl-10h-flac', 'upload-80mb-tag', 'upload-16000px-png', 'tts-break-600s'] as const;
 type Case = (typeof CASES)[number];
@@ -47,7 +47,7 @@ async function runCase(name: Case): Promise<Record<string, string | number>> {
   }
   const files = await serveFolder(dir);
   const h = await startDhp({
-    ffmpegPath: wrap('ffmpeg', ffmpegBin), ffprobePath: wrap('ffprobe', path.join(path.dirname(ffmpegBin), 'ffprobe')),
+    ffmpegPath: wrap('ffmpeg', ffmpegBin), ffprobePath: wrap('ffprobe', ffprobeBin),
     consentRequired: false,
   });
   // The default quota (1 h of video): the old code decoded the whole bomb before checking it.

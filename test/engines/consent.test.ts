@@ -19,6 +19,7 @@ import {
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
 import { SYNTHETIC_CASES, realCases, synthesize } from '../support/consent-corpus.js';
+import { ffmpegBin } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -278,6 +279,6 @@ async function to16kMono(dir: string, name: string, wav: Buffer): Promise<string
   const source = path.join(dir, `${name}.22k.wav`);
   const target = path.join(dir, `${name}.wav`);
   await writeFile(source, wav);
-  await run('ffmpeg', ['-y', '-loglevel', 'error', '-i', source, '-ar', '16000', '-ac', '1', target]);
+  await run(ffmpegBin, ['-y', '-loglevel', 'error', '-i', source, '-ar', '16000', '-ac', '1', target]);
   return target;
 }
