@@ -3,11 +3,9 @@
  * else the ones npm installs, each checked for the encoders dhp needs. A MediaToolsError is for
  * the operator: it says what to install or configure.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runTool } from '../process/run-tool.js';
+import { findExecutable, runTool } from '../process/run-tool.js';
 
 export interface MediaTools {
   ffmpeg: string;
@@ -108,25 +106,11 @@ function describeCandidate(candidate: Candidate): string {
 /** PATH first, then the npm installer package; missing ones are skipped. */
 async function defaultCandidates(name: string, npmPackage: string): Promise<Candidate[]> {
   const out: Candidate[] = [];
-  const onPath = await findOnPath(name);
+  const onPath = name.includes(path.sep) ? null : await findExecutable(name);
   if (onPath) out.push({ path: onPath, source: 'system' });
   const fromNpm = npmBinary(npmPackage);
   if (fromNpm) out.push({ path: fromNpm, source: 'npm' });
   return out;
-}
-
-async function findOnPath(name: string): Promise<string | null> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      await access(file, fsConstants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
 }
 
 /** The binary path an @ffmpeg-installer/@ffprobe-installer package exports, or null if it cannot load here. */

@@ -4,6 +4,8 @@
  * result only once the process has exited (so the files it wrote are closed).
  */
 import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -114,4 +116,13 @@ export function runTool(bin: string, args: string[], opts: RunToolOptions = {}):
 
 function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+/** A tool by path (absolute or relative, as given) or by bare name searched in PATH; null when none is executable. */
+export async function findExecutable(name: string): Promise<string | null> {
+  const candidates = name.includes(path.sep) ? [name] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
+  for (const candidate of candidates) {
+    if (await access(candidate, fsConstants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return null;
 }

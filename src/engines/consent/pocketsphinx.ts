@@ -62,15 +62,6 @@ async function run(binary: string, args: string[], timeoutMs: number): Promise<v
   }
 }
 
-/** An absolute/relative path as given, or a bare name searched in PATH; null when not executable. */
-export async function findExecutable(name: string): Promise<string | null> {
-  const candidates = name.includes(path.sep) ? [name] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
-  for (const candidate of candidates) {
-    if (await access(candidate, fsConstants.X_OK).then(() => true, () => false)) return candidate;
-  }
-  return null;
-}
-
 export function isReadable(file: string): Promise<boolean> {
   return access(file, fsConstants.R_OK).then(() => true, () => false);
 }
