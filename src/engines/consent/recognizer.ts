@@ -69,6 +69,11 @@
  *   and real speech lost "man" for "woman"; British readings alone: 16/26, 2/13, 1/39.
  * - Word shortfalls scaled by the recording's spread (median absolute deviation): separated no
  *   better than the raw shortfall.
+ * - Only common words as close words (rank in the en-us language model's unigrams): correct
+ *   espeak sentences not verified stayed 20/26 (the next close word fits instead: 'attics' for
+ *   'addicks', and common ones already win: 'gain go' for "Jane Doe"), while real speech
+ *   "ashford", espeak "Adam Morgan" and "video", caught before only through obscure close words,
+ *   were verified (bench/RESULTS.md).
  *
  * Files: recognizer.ts (this: the public API and the five decodes of one check), audio.ts
  * (step 1), pronunciation.ts (step 2: sentence → words → pronunciations, close words),
