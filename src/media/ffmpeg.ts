@@ -3,7 +3,6 @@
  * and on tenants' files only through the accepted demuxers (tenantInput). Still frames and
  * speech audio for the checks that need them.
  */
-import path from 'node:path';
 import { runTool } from '../process/run-tool.js';
 import { fileArg, tenantInput } from './input.js';
 import { MediaProbeError, probe } from './probe.js';

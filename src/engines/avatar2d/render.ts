@@ -9,7 +9,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
-import { decodeWav } from '../../media/wav.js';
 import type { PhonemeTiming } from '../tts/engine.js';
 import { requireCharacter } from './characters.js';
 import { mouthFromWavFile } from '../mouth/audio.js';
