@@ -1,26 +1,26 @@
-import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
+import type { CallbackService } from '../callbacks/callbacks.js';
 import type { Config } from '../config/config.js';
-import type { Db } from '../store/db.js';
-import type { JobQueue } from '../queue/queue.js';
-import type { Metrics } from '../metrics.js';
-import type { Storage } from '../media/storage.js';
 import type { TtsEngine } from '../engines/tts/engine.js';
-import type { QuotaService } from '../services/quota.js';
+import type { Storage } from '../media/storage.js';
+import type { Metrics } from '../metrics.js';
+import type { JobQueue } from '../queue/queue.js';
 import type { AppsService } from '../services/apps.js';
 import type { AuthService } from '../services/auth.js';
 import type { CatalogService } from '../services/catalog.js';
-import type { TtsService } from '../services/tts.js';
-import type { TrainingService } from '../services/trainings.js';
-import type { VoiceService } from '../services/voices.js';
-import type { VideoService } from '../services/videos.js';
 import type { ConsentService } from '../services/consent.js';
-import type { CallbackService } from '../callbacks/callbacks.js';
+import type { QuotaService } from '../services/quota.js';
+import type { TrainingService } from '../services/trainings.js';
+import type { TtsService } from '../services/tts.js';
 import type { UploadService } from '../services/uploads.js';
 import type { MediaUrlCheck } from '../services/urls.js';
+import type { VideoService } from '../services/videos.js';
+import type { VoiceService } from '../services/voices.js';
+import type { Db } from '../store/db.js';
+import type { App } from '../store/schema.js';
 import type { Idempotency } from './idempotency.js';
 import type { RateLimiter } from './rate-limit.js';
-import type { App } from '../store/schema.js';
 
 declare module 'fastify' {
   interface FastifyRequest { tenant: App }

@@ -1,14 +1,13 @@
 import type { Clock } from '../clock.js';
+import { PermanentError } from '../domain/errors.js';
 import { CallbackStatus } from '../domain/status.js';
 import { taskOfCallback, type CallbackTaskType } from '../domain/tasks.js';
 import { UnsafeUrlError } from '../net/address.js';
 import { HttpFetchError, type SafeHttp } from '../net/http.js';
 import type { JobQueue } from '../queue/queue.js';
-import type { Db } from '../store/db.js';
+import type { Db, Executor } from '../store/db.js';
 import type { Job } from '../store/schema.js';
 import { DELIVERY_ID_HEADER, signCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing.js';
-import { PermanentError } from '../domain/errors.js';
-import { type Executor } from '../store/db.js';
 
 export type { CallbackTaskType };
 

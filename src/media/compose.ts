@@ -21,10 +21,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg } from './ffmpeg.js';
-import { concatQuote, countFrames, writeCover } from './scene-assets.js';
-import { type MediaTools } from './tools.js';
-import { MediaProbeError, probe } from './probe.js';
 import { fileArg } from './input.js';
+import { MediaProbeError, probe } from './probe.js';
+import { concatQuote, countFrames, writeCover } from './scene-assets.js';
+import type { MediaTools } from './tools.js';
 
 /** A scene's clips (see SceneAssets): both have `frames` frames at `fps`. */
 export interface SceneClip {

@@ -5,14 +5,14 @@
  * finished MP4 passes through reformatVideo here (size, frame rate, bit rate, and a
  * new background keyed in behind an avatar trained in front of a green screen).
  */
+import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { runFfmpeg } from './ffmpeg.js';
+import { fileArg } from './input.js';
 import { writeCover } from './scene-assets.js';
 import { parseEncoderNames, type MediaTools } from './tools.js';
-import { fileArg } from './input.js';
 
 export interface ReformatOptions {
   /** Output size and frame rate (the input's own when nothing else was asked). */

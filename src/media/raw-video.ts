@@ -5,8 +5,8 @@
  * more than the whole composite, and nothing touches the disk.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { type MediaTools } from './tools.js';
 import { fileArg } from './input.js';
+import type { MediaTools } from './tools.js';
 
 const QUIET = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error'];
 

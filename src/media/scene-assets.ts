@@ -12,9 +12,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg } from './ffmpeg.js';
-import { type MediaTools } from './tools.js';
-import { ffprobeJson, MediaProbeError, probe } from './probe.js';
 import { fileArg, tenantInput } from './input.js';
+import { ffprobeJson, MediaProbeError, probe } from './probe.js';
+import type { MediaTools } from './tools.js';
 
 export interface SceneAssets {
   /** Paths inside outDir: forward.mp4, reverse.mp4, cover.jpg. */

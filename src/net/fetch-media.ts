@@ -8,9 +8,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { formatBytes } from '../domain/text.js';
 import { UnsafeUrlError } from './address.js';
 import { HttpFetchError, type MinRate, type SafeHttp } from './http.js';
-import { formatBytes } from '../domain/text.js';
 
 /** A download failed for a reason the user can act on; the message is for them. */
 export class MediaFetchError extends Error {

@@ -9,17 +9,14 @@
  * Error messages are written for end users (they surface as task failure
  * reasons): short sentences, never stack traces.
  */
-import type { LookupAddress, LookupOptions } from 'node:dns';
-import { promises as dnsPromises } from 'node:dns';
+import { type LookupAddress, type LookupOptions, promises as dnsPromises } from 'node:dns';
 import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import type { IncomingMessage } from 'node:http';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-
-
-import { bareHostname, forbiddenAddressError, isForbiddenAddress, parseSafeUrl, UnsafeUrlError } from './address.js';
 import { formatBytes } from '../domain/text.js';
+import { bareHostname, forbiddenAddressError, isForbiddenAddress, parseSafeUrl, UnsafeUrlError } from './address.js';
 
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { App, Database, QuotaKind } from '../store/schema.js';
 import { quotaKinds, type QuotaService } from './quota.js';

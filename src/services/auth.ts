@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { ApiError } from '../domain/errors.js';
 import type { Clock } from '../clock.js';
+import { ApiError } from '../domain/errors.js';
 import type { Db } from '../store/db.js';
 import type { App } from '../store/schema.js';
 import { normalizeApp } from './apps.js';

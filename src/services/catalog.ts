@@ -2,11 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
-import { renderCover } from '../engines/avatar2d/render.js';
-import type { Storage } from '../media/storage.js';
 import { Sex, VoiceStatus } from '../domain/status.js';
 import { CHARACTERS } from '../engines/avatar2d/characters.js';
+import { renderCover } from '../engines/avatar2d/render.js';
+import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
+import type { Storage } from '../media/storage.js';
 import type { Page } from '../store/paging.js';
 
 /** A voice anyone can use: the embedded engine's voices. */

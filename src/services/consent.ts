@@ -1,20 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
-import { AuthorizeStatus, VoiceStatus } from '../domain/status.js';
 import { ApiError, invalid, notFound } from '../domain/errors.js';
 import { cloneIdOf } from '../domain/speakers.js';
-import type { ConsentRecognizer } from '../engines/consent/recognizer.js';
-import { detectLanguage } from '../engines/consent/recognizer.js';
+import { AuthorizeStatus, VoiceStatus } from '../domain/status.js';
+import { type ConsentRecognizer, detectLanguage } from '../engines/consent/recognizer.js';
 import { analyzeVoice } from '../engines/voice/analyze.js';
 import { toWav16kMono } from '../media/ffmpeg.js';
 import { decodeWav } from '../media/wav.js';
 import type { JobQueue } from '../queue/queue.js';
-import type { Db } from '../store/db.js';
+import type { Db, Executor } from '../store/db.js';
 import type { App, Consent, ConsentState, Job } from '../store/schema.js';
 import type { MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
-import { type Executor } from '../store/db.js';
 
 
 /**

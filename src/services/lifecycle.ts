@@ -1,6 +1,6 @@
 import type { Updateable } from 'kysely';
-import type { Clock } from '../clock.js';
 import type { CallbackService } from '../callbacks/callbacks.js';
+import type { Clock } from '../clock.js';
 import { tasks, type TaskDescription, type TaskKind } from '../domain/tasks.js';
 import type { Executor } from '../store/db.js';
 import type { Database, Training, TtsSynthesis, Video, Voice } from '../store/schema.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { FaceDetector } from '../engines/face/detector.js';
 import { analyseClip, BANK_FORMAT_VERSION, type BankIndex, type Coverage } from '../engines/lipsync/bank.js';
 import { newKey, type Storage } from '../media/storage.js';
-import { type MediaTools } from '../media/tools.js';
+import type { MediaTools } from '../media/tools.js';
 
 export interface StoredBank {
   indexKey: string;

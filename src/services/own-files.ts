@@ -1,5 +1,5 @@
-import { isValidKey, type Storage } from '../media/storage.js';
 import { invalid } from '../domain/errors.js';
+import { isValidKey, type Storage } from '../media/storage.js';
 import type { Db } from '../store/db.js';
 
 /**

@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
-import { ApiError } from '../domain/errors.js';
 import type { Clock } from '../clock.js';
-import type { Db } from '../store/db.js';
+import { ApiError } from '../domain/errors.js';
+import type { Db, Executor } from '../store/db.js';
 import type { QuotaKind } from '../store/schema.js';
-import { type Executor } from '../store/db.js';
 
 export const quotaKinds: readonly QuotaKind[] = ['tts_words', 'fast_duration', 'fast_training', 'voice_clone'];
 

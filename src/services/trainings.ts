@@ -1,28 +1,27 @@
 import path from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import type { Clock } from '../clock.js';
 import { ApiError, invalid, notFound, PermanentError } from '../domain/errors.js';
+import type { TrainingRecord } from '../domain/schemas.js';
+import { AuthorizeStatus, TrainingStatus } from '../domain/status.js';
+import { tasks } from '../domain/tasks.js';
 import { formatDateTime } from '../domain/text.js';
 import type { FaceDetector } from '../engines/face/detector.js';
 import { facesInFrames } from '../engines/face/human.js';
+import { BankRefused, type Coverage } from '../engines/lipsync/bank.js';
 import { extractFrames } from '../media/ffmpeg.js';
 import { buildSceneAssets } from '../media/scene-assets.js';
-import { BankRefused, type Coverage } from '../engines/lipsync/bank.js';
-import { analyseAndStore, coverageComment, type StoredBank } from './mouth-bank.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { JobQueue } from '../queue/queue.js';
-import type { Db } from '../store/db.js';
+import type { Db, Executor } from '../store/db.js';
 import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Training } from '../store/schema.js';
-import { type ConsentService } from './consent.js';
+import type { ConsentService } from './consent.js';
 import type { TaskLifecycle } from './lifecycle.js';
+import { analyseAndStore, coverageComment, type StoredBank } from './mouth-bank.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
-import { AuthorizeStatus, TrainingStatus } from '../domain/status.js';
-import { tasks } from '../domain/tasks.js';
-import { type Executor } from '../store/db.js';
-import type { Static } from '@sinclair/typebox';
-import type { TrainingRecord } from '../domain/schemas.js';
 
 const finished: readonly number[] = tasks.training.final;
 

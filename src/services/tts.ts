@@ -1,5 +1,7 @@
+import type { Static } from '@sinclair/typebox';
 import type { Clock } from '../clock.js';
 import { invalid, notFound, PermanentError } from '../domain/errors.js';
+import type { TtsRecord } from '../domain/schemas.js';
 import { CallbackStatus, TtsStatus } from '../domain/status.js';
 import { countChars, formatDateTime } from '../domain/text.js';
 import { TtsInputError, type TtsEngine } from '../engines/tts/engine.js';
@@ -15,8 +17,6 @@ import type { QuotaService } from './quota.js';
 import { SettledViews } from './settled-views.js';
 import { checkCallbackUrl } from './urls.js';
 import type { VoiceService } from './voices.js';
-import type { Static } from '@sinclair/typebox';
-import type { TtsRecord } from '../domain/schemas.js';
 
 /** The record as the API sends it: its wire schema's type (domain/schemas.ts TtsRecord), so the shape is written once. */
 export type TtsView = Static<typeof TtsRecord>;

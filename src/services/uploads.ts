@@ -5,11 +5,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../clock.js';
 import { ApiError, invalid } from '../domain/errors.js';
+import { MediaProbeError, probe, type ProbeResult } from '../media/probe.js';
 import { newKey, type Storage } from '../media/storage.js';
 import type { Db } from '../store/db.js';
 import type { App, UploadsTable } from '../store/schema.js';
 import type { MediaWorkspace } from './workspace.js';
-import { MediaProbeError, probe, type ProbeResult } from '../media/probe.js';
 
 export interface UploadView { url: string; kind: UploadsTable['kind']; format: string; size: number; durationMs: number | null }
 

@@ -1,5 +1,5 @@
-import { classifyAddress, parseSafeUrl, UnsafeUrlError } from '../net/address.js';
 import { invalid } from '../domain/errors.js';
+import { classifyAddress, parseSafeUrl, UnsafeUrlError } from '../net/address.js';
 import type { OwnFiles } from './own-files.js';
 
 /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH } from '../engines/avatar2d/render.js';
 import { invalid, PermanentError } from '../domain/errors.js';
 import type { OutputSpec } from '../domain/video-output.js';
+import { DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH } from '../engines/avatar2d/render.js';
 import { canWriteWebm, fitBackground, GreenScreenError, keyColor, reformatVideo, toWebm } from '../media/output-format.js';
 import type { MediaWorkspace } from './workspace.js';
 

@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentError } from '../domain/errors.js';
-import type { OutputSpec } from '../domain/video-output.js';
-import { changesPicture } from '../domain/video-output.js';
+import { type OutputSpec, changesPicture } from '../domain/video-output.js';
 import type { CharacterDef } from '../engines/avatar2d/frame.js';
 import { renderAvatarVideo } from '../engines/avatar2d/render.js';
 import type { FaceDetector } from '../engines/face/detector.js';

@@ -1,30 +1,29 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import type { Clock } from '../clock.js';
 import { invalid, notFound, PermanentError } from '../domain/errors.js';
+import type { ClonedVoice } from '../domain/schemas.js';
+import { cloneIdOf, cloneSpeakerId } from '../domain/speakers.js';
 import { Sex, VoiceStatus, AuthorizeStatus } from '../domain/status.js';
 import { formatDateTime } from '../domain/text.js';
-import { cloneIdOf, cloneSpeakerId } from '../domain/speakers.js';
 import { detectLanguage } from '../engines/consent/recognizer.js';
 import type { TtsEngine, VoiceProfile } from '../engines/tts/engine.js';
 import { analyzeVoice, checkSample } from '../engines/voice/analyze.js';
 import { matchProfile } from '../engines/voice/match.js';
 import { runFfmpeg } from '../media/ffmpeg.js';
+import { tenantInput } from '../media/input.js';
 import { newKey, type Storage } from '../media/storage.js';
 import { decodeWav } from '../media/wav.js';
 import type { JobQueue } from '../queue/queue.js';
-import type { Db } from '../store/db.js';
+import type { Db, Executor } from '../store/db.js';
 import { pageOf, type Page } from '../store/paging.js';
 import type { App, Job, Voice } from '../store/schema.js';
-import { type ConsentService } from './consent.js';
+import type { ConsentService } from './consent.js';
 import type { TaskLifecycle } from './lifecycle.js';
 import type { QuotaService } from './quota.js';
 import { checkCallbackUrl, type MediaUrlCheck } from './urls.js';
 import type { MediaWorkspace } from './workspace.js';
-import { type Executor } from '../store/db.js';
-import { tenantInput } from '../media/input.js';
-import type { Static } from '@sinclair/typebox';
-import type { ClonedVoice } from '../domain/schemas.js';
 
 export interface CloneInput { name: string; audioUrl: string; authorizeUrl: string; authorizeText: string; sex?: number | null; callbackUrl?: string | null }
 

@@ -1,10 +1,10 @@
-import { ScratchFolders } from '../media/scratch.js';
-import type { SafeHttp } from '../net/http.js';
-import { downloadToFile, MediaFetchError } from '../net/fetch-media.js';
 import { PermanentError } from '../domain/errors.js';
-import type { OwnFiles } from './own-files.js';
-import { type MediaTools } from '../media/tools.js';
 import { MediaProbeError, probe, type ProbeResult } from '../media/probe.js';
+import { ScratchFolders } from '../media/scratch.js';
+import type { MediaTools } from '../media/tools.js';
+import { downloadToFile, MediaFetchError } from '../net/fetch-media.js';
+import type { SafeHttp } from '../net/http.js';
+import type { OwnFiles } from './own-files.js';
 
 const described = { video: 'a video file', audio: 'an audio file', media: 'a video or audio file', image: 'an image file (JPEG or PNG)' } as const;
 

@@ -1,11 +1,11 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { backoffMs } from '../domain/backoff.js';
+import { PermanentError } from '../domain/errors.js';
 import type { ClaimOptions, JobQueue, JobType } from '../queue/queue.js';
 import type { Job } from '../store/schema.js';
-import { PermanentError } from '../domain/errors.js';
 
 export interface JobHandler {
   run(job: Job): Promise<void>;

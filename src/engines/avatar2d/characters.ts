@@ -9,7 +9,9 @@
 import { Sex } from '../../domain/status.js';
 import type { Viseme } from '../mouth/visemes.js';
 import { Ctx, EyeState, FaceState, Box, Palette, CharacterDef, layout } from './frame.js';
-import { linear, radial, alpha, fillEllipse, seeded, studioBackground, drawNeck, torsoPath, shadeCloth, FaceShape, drawFace, drawEars, drawNose, drawBrows, browRaise, drawEyes, drawHumanMouth } from './parts.js';
+import {
+  linear, radial, alpha, fillEllipse, seeded, studioBackground, drawNeck, torsoPath, shadeCloth, FaceShape, drawFace, drawEars, drawNose, drawBrows, browRaise, drawEyes, drawHumanMouth,
+} from './parts.js';
 
 // ---------------------------------------------------------------------------------------------
 // Mira: a friendly presenter with a short dark bob and a teal jacket

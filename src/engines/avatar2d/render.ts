@@ -8,14 +8,16 @@
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
-import type { PhonemeTiming } from '../tts/engine.js';
-import { requireCharacter } from './characters.js';
+import { runTool, ToolError } from '../../process/run-tool.js';
 import { mouthFromWavFile } from '../mouth/audio.js';
 import { frameCount, visemesFromEnergy, visemeTrack, type Viseme } from '../mouth/visemes.js';
-import type { Writable } from 'node:stream';
-import { runTool, ToolError } from '../../process/run-tool.js';
-import { applyDesignTransform, applyPose, drawCharacter, drawStaticLayers, layout, MAX_HEAD_OFFSET, NEUTRAL_STATE, type CharacterDef, type EyeState, type Pose } from './frame.js';
+import type { PhonemeTiming } from '../tts/engine.js';
+import { requireCharacter } from './characters.js';
+import {
+  applyDesignTransform, applyPose, drawCharacter, drawStaticLayers, layout, MAX_HEAD_OFFSET, NEUTRAL_STATE, type CharacterDef, type EyeState, type Pose,
+} from './frame.js';
 
 /** As long as any render may take on a small machine (a 10-minute video at 1080p), short enough to free a stuck worker. */
 const RENDER_TIMEOUT_MS = 60 * 60_000;

@@ -94,12 +94,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { findExecutable } from '../../process/run-tool.js';
+import { EspeakEngine } from '../tts/espeak.js';
 import { keepSpeech, pcmBytes, readWav16k } from './audio.js';
 import { NEGATIONS, competitorGrammar, phoneLoopGrammar } from './grammar.js';
-import { findExecutable } from '../../process/run-tool.js';
 import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pocketsphinx.js';
-import { EspeakEngine } from '../tts/espeak.js';
-import { espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord } from './pronunciation.js';
+import {
+  espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord,
+} from './pronunciation.js';
 import { FUNCTION_WORDS, decide } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 

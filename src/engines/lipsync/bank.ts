@@ -4,11 +4,11 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FaceDetector, FaceMesh } from '../face/detector.js';
 import { decodeFrames, FrameEncoder } from '../../media/raw-video.js';
-import { apply, eyeDistance, fitSimilarity, KEPT, LOWER_FACE, mouthShape, pt, STABLE, type Affine, type MouthShape, type Pt } from './landmarks.js';
+import type { MediaTools } from '../../media/tools.js';
+import type { FaceDetector, FaceMesh } from '../face/detector.js';
 import { warpToCanonical } from './composite.js';
-import { type MediaTools } from '../../media/tools.js';
+import { apply, eyeDistance, fitSimilarity, KEPT, LOWER_FACE, mouthShape, pt, STABLE, type Affine, type MouthShape, type Pt } from './landmarks.js';
 
 /** Bumped whenever the index or the bank's pixels change meaning; older banks are analysed again. */
 export const BANK_FORMAT_VERSION = 1;

@@ -27,9 +27,9 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatBytes } from '../../domain/text.js';
 import { HttpFetchError, type SafeHttp, type SafeResponse, type SafeStreamResponse } from '../../net/http.js';
 import { LipsyncError, type LipsyncEngine, type LipsyncJob, type LipsyncProgress } from './engine.js';
-import { formatBytes } from '../../domain/text.js';
 
 // ---------------------------------------------------------------------------
 // Configuration

@@ -4,16 +4,15 @@
 // (which mouth), composite.ts (pixels).
 
 import { AUDIO_ARGS, planTimeline, type LoopDirection } from '../../media/compose.js';
+import { fileArg } from '../../media/input.js';
 import { decodeFrames, FrameEncoder } from '../../media/raw-video.js';
-import { keptPt, loadSlots, type BankIndex, type FrameInfo } from './bank.js';
+import type { MediaTools } from '../../media/tools.js';
+import type { MouthTarget } from '../mouth/target.js';
+import { keptPt, loadSlots, type BankIndex, type FrameInfo, fullFromKept } from './bank.js';
 import { blendPatch, featherMask, type Mask } from './composite.js';
 import { openMouth } from './fallback.js';
 import { apply, eyeDistance, fitSimilarity, JAW_POINTS, LOWER_FACE, STABLE, type Affine, type Pt } from './landmarks.js';
 import { selectUnits, type BankUnit, type Pose } from './select.js';
-import type { MouthTarget } from '../mouth/target.js';
-import { fullFromKept } from './bank.js';
-import { type MediaTools } from '../../media/tools.js';
-import { fileArg } from '../../media/input.js';
 
 /** Frames turned further than this are shown as they are (a patch would not fit them). */
 const MAX_BASE_TURN = 0.5;

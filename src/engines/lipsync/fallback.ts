@@ -5,9 +5,8 @@
 // darkening to the mouth's cavity further down. Never a patch from
 // elsewhere, so it cannot look worse than the plain loop by more than the opening itself.
 
-import { keptPt, type FrameInfo } from './bank.js';
+import { keptPt, type FrameInfo, fullFromKept } from './bank.js';
 import { apply, eyeDistance, type Pt } from './landmarks.js';
-import { fullFromKept } from './bank.js';
 
 /** The widest gap between the lips, in eye distances (a wide-open "ah"). */
 const MAX_GAP = 0.2;

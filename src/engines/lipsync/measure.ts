@@ -1,10 +1,10 @@
 // Measuring lip-sync on a finished video: the face mesh's mouth opening on every frame, and how
 // well a track follows a target (Pearson correlation). Used by the tests and the benchmark.
 
-import type { FaceDetector } from '../face/detector.js';
 import { decodeFrames } from '../../media/raw-video.js';
+import type { MediaTools } from '../../media/tools.js';
+import type { FaceDetector } from '../face/detector.js';
 import { mouthShape } from './landmarks.js';
-import { type MediaTools } from '../../media/tools.js';
 
 /** Mouth opening (eye distances) per frame of `video`, NaN where no face is found. */
 export async function measureOpenings(tools: MediaTools, detector: FaceDetector, video: string, width: number, height: number): Promise<number[]> {

@@ -3,8 +3,8 @@
 // frame's), the join cost is near zero for the next frame of the same recording, so real runs of
 // motion are replayed rather than stitched from single frames.
 
-import type { MouthShape } from './landmarks.js';
 import type { MouthTarget } from '../mouth/target.js';
+import type { MouthShape } from './landmarks.js';
 
 export interface BankUnit {
   /** The scene frame this unit came from: consecutive frames join for free. */

@@ -4,8 +4,8 @@
 // openness, the embedded lip-sync uses both values as its target.
 import { readFile } from 'node:fs/promises';
 import { decodeWav } from '../../media/wav.js';
-import { frameCount } from './visemes.js';
 import type { MouthTarget } from './target.js';
+import { frameCount } from './visemes.js';
 
 /** Per output frame of a WAV file's speech (any channel count). */
 export async function mouthFromWavFile(file: string, fps: number): Promise<MouthTarget[]> {
