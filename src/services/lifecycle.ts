@@ -46,7 +46,7 @@ export class TaskLifecycle {
     if (!task.final.includes(s.status)) throw new Error(`status ${s.status} does not end a ${task.noun}`);
     // The four tables share id, app_pk, status, updated_at and callback_url; Kysely cannot see
     // that through a table name chosen at run time, hence the one cast.
-    const updated = await (tx as Executor).updateTable(task.table as 'videos')
+    const updated = await tx.updateTable(task.table as 'videos')
       .set({ ...(s.fields as object), status: s.status, updated_at: this.clock.now() })
       .where('id', '=', id).where('status', 'in', [...task.active]).returningAll().executeTakeFirst() as unknown as TaskRows[K] | undefined;
     if (!updated) return null;

@@ -103,9 +103,15 @@ export class VideoService {
   private readonly fileUrl: (key: string) => string;
   private readonly lipsync: LipsyncEngine | null;
   private readonly opts: VideoDeps['opts'];
+  /** What the trained scenes' renderers and the mouth banks need. */
+  private readonly pictureDeps: TrainedRendererDeps;
 
   constructor(deps: VideoDeps) {
     ({ db: this.db, queue: this.queue, quota: this.quota, catalog: this.catalog, voices: this.voices, consent: this.consent, engine: this.engine, media: this.media, storage: this.storage, lifecycle: this.lifecycle, clock: this.clock, fileUrl: this.fileUrl, lipsync: this.lipsync, opts: this.opts } = deps);
+    this.pictureDeps = {
+      db: this.db, storage: this.storage, media: this.media, lipsync: this.lipsync,
+      faces: this.opts.embeddedLipsync && this.opts.faces ? this.opts.faces : null,
+    };
   }
 
   /** Ended videos never change again. */
@@ -319,15 +325,9 @@ export class VideoService {
 
   /** The scene's mouth bank (analysed now when it has none): for the operator's `dhp lipsync analyse`. */
   mouthBank(scene: Scene, forward: string, dir: string) {
-    return mouthBank(this.pictureDeps(), scene, forward, dir);
+    return mouthBank(this.pictureDeps, scene, forward, dir);
   }
 
-  private pictureDeps(): TrainedRendererDeps {
-    return {
-      db: this.db, storage: this.storage, media: this.media, lipsync: this.lipsync,
-      faces: this.opts.embeddedLipsync && this.opts.faces ? this.opts.faces : null,
-    };
-  }
 
   async resolveScene(appPk: number, sceneId: number): Promise<ResolvedScene> {
     const character = sceneId < 0 ? findCharacter(sceneId) : undefined;
@@ -340,7 +340,7 @@ export class VideoService {
       throw invalid(`sceneId ${sceneId} is not an avatar you can use; list public avatars with POST /openapi/robot/v2/fastPublicPageList, or use the sceneId of one of your trainings.`);
     }
     const { authorize_status, green_screen, ...rest } = scene;
-    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status, greenScreen: green_screen === 1, renderer: new TrainedRenderer(rest, this.pictureDeps()) };
+    return { kind: 'trained', scene: rest, authorizeStatus: authorize_status, greenScreen: green_screen === 1, renderer: new TrainedRenderer(rest, this.pictureDeps) };
   }
 
   private async own(app: App, id: number): Promise<Video> {

@@ -57,7 +57,7 @@ export function settleSuite(store: string, open: () => Promise<SettleStore>): vo
           status, quotaRef: `${kind}:${id}`, chargeAmount: extra.chargeAmount, fields: extra.fields as never,
           callbackData: (row) => ({ id: Number(row.id), status: Number(row.status) }),
         }));
-      return { db, close, create, line, ledger, callbacksOf, statusOf, settle };
+      return { db, close, lifecycle, create, line, ledger, callbacksOf, statusOf, settle };
     };
 
     for (const kind of Object.keys(tasks) as TaskKind[]) {
@@ -113,11 +113,7 @@ export function settleSuite(store: string, open: () => Promise<SettleStore>): vo
       try {
         const id = await h.create('video');
         await assert.rejects(h.db.transaction().execute(async (tx) => {
-          const lifecycle = new TaskLifecycle({ quota: new QuotaService(h.db, clock), callbacks: new CallbackService({
-            db: h.db, queue: new EmbeddedQueue(h.db, clock, 3), clock, metrics: { callbackOutcome: () => undefined }, opts: { maxAttempts: 1, timeoutMs: 1 },
-            http: new SafeHttp({ allowPrivate: true, timeoutMs: 1, maxResponseBytes: 1, maxRedirects: 0, userAgent: 't' }),
-          }), clock });
-          await lifecycle.settle(tx, 'video', id, { status: tasks.video.success, quotaRef: `video:${id}`, callbackData: () => ({}) });
+          await h.lifecycle.settle(tx, 'video', id, { status: tasks.video.success, quotaRef: `video:${id}`, callbackData: () => ({}) });
           throw new Error('the caller failed after settling');
         }), /the caller failed/);
         assert.equal(await h.statusOf('video', id), tasks.video.active[1]);

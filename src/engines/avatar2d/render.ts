@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
 import { runTool, ToolError } from '../../process/run-tool.js';
-import { mouthFromWavFile } from '../mouth/audio.js';
+import { opennessFromWavFile } from '../mouth/audio.js';
 import { frameCount, visemesFromEnergy, visemeTrack, type Viseme } from '../mouth/visemes.js';
 import type { PhonemeTiming } from '../tts/engine.js';
 import { requireCharacter } from './characters.js';
@@ -134,7 +134,7 @@ export async function buildTimeline(input: RenderInput, def: CharacterDef): Prom
   const frames = frameCount(input.durationMs, fps);
   const visemes = input.phonemes && input.phonemes.length > 0
     ? visemeTrack(input.phonemes, input.durationMs, fps)
-    : visemesFromEnergy((await mouthFromWavFile(input.audioWav, fps)).map((m) => m.open));
+    : visemesFromEnergy(await opennessFromWavFile(input.audioWav, fps));
   const eyes = blinkTrack(frames, fps, input.seed ?? Math.abs(def.id));
   const poses = poseTrack(frames, fps);
   return Array.from({ length: frames }, (_, f) => ({ viseme: visemes[f] ?? 'REST', eyes: eyes[f], pose: poses[f] }));

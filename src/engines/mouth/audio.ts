@@ -7,10 +7,22 @@ import { decodeWav } from '../../media/wav.js';
 import type { MouthTarget } from './target.js';
 import { frameCount } from './visemes.js';
 
-/** Per output frame of a WAV file's speech (any channel count). */
-export async function mouthFromWavFile(file: string, fps: number): Promise<MouthTarget[]> {
+/** A WAV file's speech as mono samples (any channel count). */
+export async function readMonoWav(file: string): Promise<{ samples: Int16Array; sampleRate: number }> {
   const wav = decodeWav(await readFile(file));
-  return mouthFromAudio(toMono(wav.samples, wav.channels), wav.sampleRate, fps);
+  return { samples: toMono(wav.samples, wav.channels), sampleRate: wav.sampleRate };
+}
+
+/** Per output frame of a WAV file's speech: how open and how spread. */
+export async function mouthFromWavFile(file: string, fps: number): Promise<MouthTarget[]> {
+  const { samples, sampleRate } = await readMonoWav(file);
+  return mouthFromAudio(samples, sampleRate, fps);
+}
+
+/** Per output frame of a WAV file's speech: how open only (what the 2D avatars' visemes need). */
+export async function opennessFromWavFile(file: string, fps: number): Promise<number[]> {
+  const { samples, sampleRate } = await readMonoWav(file);
+  return energyTrack(samples, sampleRate, fps);
 }
 
 /**
