@@ -79,7 +79,7 @@ export async function createApp(config: Config, opts: { log?: Logger; clock?: Cl
   });
   let faceDetector: FaceDetector | null = null;
   const faces = async () => (faceDetector ??= new HumanFaceDetector());
-  const recognizer = once(async (): Promise<ConsentRecognizer> => (await PocketsphinxRecognizer.locate()) ?? new NoRecognizer());
+  const recognizer = once(async (): Promise<ConsentRecognizer> => (await PocketsphinxRecognizer.locate({ speech: engine })) ?? new NoRecognizer());
   const ownFiles = new OwnFiles({ db, storage, fileUrl });
   const media = new MediaWorkspace({ tools, http, root: path.join(config.dataDir, 'work'), limits: config, ownFiles });
   const uploads = new UploadService({ db, storage, media, clock, fileUrl });

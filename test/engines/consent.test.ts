@@ -16,6 +16,8 @@ import {
   parseSentence,
   type ConsentResult,
 } from '../../src/engines/consent/recognizer.js';
+import { resampleTo16k } from '../../src/engines/consent/audio.js';
+import { NEGATIONS, pathGrammar } from '../../src/engines/consent/grammar.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
 import { SYNTHETIC_CASES, realCases, synthesize } from '../support/consent-corpus.js';
@@ -78,6 +80,38 @@ describe('consent sentence parsing', () => {
     // 1 s of tone, a 150 ms pause and 50 ms at each end.
     assert.ok(Math.abs(kept.samples.length / rate - 1.25) < 0.02, `kept ${kept.samples.length / rate} s`);
     assert.equal(keepSpeech(silence(3000)).speechMs, 0);
+  });
+
+  test('resampleTo16k keeps a tone in the band and removes one above 8 kHz', () => {
+    const rate = 22_050;
+    const tone = (hz: number) => Int16Array.from({ length: rate }, (_, i) => Math.round(10_000 * Math.sin((2 * Math.PI * hz * i) / rate)));
+    const rms = (x: Int16Array) => Math.sqrt(x.slice(200, -200).reduce((a, v) => a + v * v, 0) / (x.length - 400));
+    const low = resampleTo16k(tone(1000), rate);
+    assert.equal(low.length, 16_000);
+    // 1 kHz: 2000 zero crossings in one second, amplitude kept (10000/√2 rms).
+    let crossings = 0;
+    for (let i = 1; i < low.length; i++) if ((low[i - 1] < 0) !== (low[i] < 0)) crossings++;
+    assert.ok(Math.abs(crossings - 2000) <= 2, `${crossings} crossings`);
+    assert.ok(Math.abs(rms(low) / (10_000 / Math.SQRT2) - 1) < 0.03, `rms ${rms(low)}`);
+    // 9 kHz cannot be represented at 16 kHz: it must not fold back as a 7 kHz tone.
+    assert.ok(rms(resampleTo16k(tone(9000), rate)) < 10_000 / Math.SQRT2 / 30, 'a tone above 8 kHz is attenuated over 30 dB');
+    assert.equal(resampleTo16k(low, 16_000), low);
+  });
+
+  test('pathGrammar accepts exactly the competing reading a decode chose', () => {
+    const words = [
+      { text: 'i', written: 'I', isName: false, prons: ['AY'], guessed: false },
+      { text: 'consent', written: 'consent', isName: false, prons: ['K AH N S EH N T'], guessed: false },
+    ];
+    const negations = new Map([['not', ['N AA T']], ['do not', ['D UW N AA T']]]);
+    const notToken = `n${NEGATIONS.indexOf('do not')}p0`;
+    const grammar = pathGrammar(words, ['w0p0k0', notToken, 'w1p0k0', 'w1p0k1', 'w1p0k2', 'w1p0k3', 'w1p0k4', 'w1p0k5', 'w1p0k6'], negations, []);
+    // A chain: I, the negation, the seven phones of "consent"; nothing else.
+    assert.match(grammar.fsg, /NUM_STATES 10\nSTART_STATE 0\nFINAL_STATE 3\n/);
+    assert.ok(grammar.fsg.includes(`TRANSITION 1 2 1 ${notToken}`), grammar.fsg);
+    assert.ok(grammar.dict.includes(`${notToken} D UW N AA T\n`));
+    assert.equal(grammar.fsg.split('\n').filter((l) => l.startsWith('TRANSITION')).length, 9);
+    assert.throws(() => pathGrammar(words, ['w0p0k0', 's1x3'], negations, []), /unknown token/);
   });
 });
 

@@ -73,3 +73,30 @@ export function pcmBytes(samples: Int16Array): Buffer {
   writePcm16(bytes, 0, samples);
   return bytes;
 }
+
+/**
+ * Mono 16-bit samples at `rate` resampled to SAMPLE_RATE: windowed-sinc interpolation, low-passed
+ * below the lower of the two Nyquist frequencies (enough for the recognizer, which listens up to
+ * 6.8 kHz). Used for espeak-ng's 22.05 kHz output.
+ */
+export function resampleTo16k(samples: Int16Array, rate: number): Int16Array {
+  if (rate === SAMPLE_RATE) return samples;
+  const ratio = SAMPLE_RATE / rate;
+  const cutoff = Math.min(1, ratio) * 0.95; // of the input's Nyquist
+  const half = 16; // input samples each side
+  const out = new Int16Array(Math.floor(samples.length * ratio));
+  for (let n = 0; n < out.length; n++) {
+    const center = n / ratio;
+    const first = Math.max(0, Math.ceil(center - half / cutoff));
+    const last = Math.min(samples.length - 1, Math.floor(center + half / cutoff));
+    let sum = 0;
+    for (let k = first; k <= last; k++) {
+      const x = (k - center) * cutoff;
+      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+      const window = 0.5 + 0.5 * Math.cos((Math.PI * x) / half); // Hann over |x| ≤ half
+      sum += samples[k] * sinc * window * cutoff;
+    }
+    out[n] = Math.max(-32768, Math.min(32767, Math.round(sum)));
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import type { LexWord, SimilarWord } from './pronunciation.js';
 export const COMPETITORS = { insertion: 1e-10, substitution: 1e-10, similar: 1e-10 };
 
 /** Words that turn consent into its refusal, offered before and in place of every word. */
-export const NEGATIONS = ['not', 'no', 'never', "don't", 'refuse', 'without', 'withdraw', "won't", 'cannot', "can't", 'deny', 'reject'];
+export const NEGATIONS = ['not', 'no', 'never', "don't", 'refuse', 'without', 'withdraw', "won't", 'cannot', "can't", 'deny', 'reject', 'do not', 'does not', 'did not', 'will not'];
 
 /** The en-us acoustic model's phones, minus silence and noise. */
 const PHONES = 'AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' ');
@@ -77,26 +77,79 @@ export function competitorGrammar(words: LexWord[], negations: Map<string, strin
       dict.push(`${similarToken(i, k)} ${s.pron}`);
       transitions.push(`TRANSITION ${wordStart} ${wordEnd} ${tune.similar} ${similarToken(i, k)}`);
     });
-    word.prons.forEach((pron, j) => {
-      if (opts.wholeWords) {
-        dict.push(`${phoneToken(i, j, 0)} ${pron}`);
-        transitions.push(`TRANSITION ${wordStart} ${wordEnd} ${1 / word.prons.length} ${phoneToken(i, j, 0)}`);
-        return;
-      }
-      const phones = pron.split(/\s+/);
-      let from = wordStart;
-      phones.forEach((phone, k) => {
-        const token = phoneToken(i, j, k);
-        dict.push(`${token} ${phone}`);
-        const to = k === phones.length - 1 ? wordEnd : states++;
-        transitions.push(`TRANSITION ${from} ${to} ${k === 0 ? 1 / word.prons.length : 1} ${token}`);
-        from = to;
-      });
-    });
+    states = wordBranches(word, i, wordStart, wordEnd, states, !!opts.wholeWords, dict, transitions);
     wordStart = wordEnd;
   });
   competitors(wordStart, null);
   return { dict: dict.join('\n') + '\n', fsg: fsgFile('sentence', states, wordStart, transitions) };
+}
+
+/**
+ * The transitions of sentence word `i`, each pronunciation a branch from state `from` to `to`:
+ * one token for the whole word, or (not `wholeWords`) a chain of one-phone tokens through new
+ * states numbered from `states`. Returns the next free state number.
+ */
+function wordBranches(word: LexWord, i: number, from: number, to: number, states: number, wholeWords: boolean, dict: string[], transitions: string[]): number {
+  word.prons.forEach((pron, j) => {
+    if (wholeWords) {
+      dict.push(`${phoneToken(i, j, 0)} ${pron}`);
+      transitions.push(`TRANSITION ${from} ${to} ${1 / word.prons.length} ${phoneToken(i, j, 0)}`);
+      return;
+    }
+    const phones = pron.split(/\s+/);
+    let at = from;
+    phones.forEach((phone, k) => {
+      const token = phoneToken(i, j, k);
+      dict.push(`${token} ${phone}`);
+      const next = k === phones.length - 1 ? to : states++;
+      transitions.push(`TRANSITION ${at} ${next} ${k === 0 ? 1 / word.prons.length : 1} ${token}`);
+      at = next;
+    });
+  });
+  return states;
+}
+
+/**
+ * Exactly the reading a competing decode chose (`tokens`, its segments' words in order): the
+ * sentence words it kept (any of their pronunciations) and the negations and close words it put
+ * among or in place of them. Aligning another recording of the sentence with it measures how much
+ * that recording, too, fits the competing reading (recognizer.ts: the reference renderings).
+ */
+export function pathGrammar(words: LexWord[], tokens: string[], negations: Map<string, string[]>, similar: SimilarWord[][], opts: { wholeWords?: boolean } = {}): Grammar {
+  const dict: string[] = [];
+  const transitions: string[] = [];
+  const seen = new Set<string>();
+  let states = 1;
+  let at = 0;
+  let previousWord = -1;
+  for (const token of tokens) {
+    const phone = parsePhoneToken(token);
+    if (phone) {
+      // The phones of one sentence word are one step of the chain.
+      if (phone.word === previousWord) continue;
+      previousWord = phone.word;
+      const to = states++;
+      states = wordBranches(words[phone.word], phone.word, at, to, states, !!opts.wholeWords, dict, transitions);
+      at = to;
+      continue;
+    }
+    previousWord = -1;
+    const pron = competitorPron(token, negations, similar);
+    if (pron === null) throw new Error(`unknown token ${token} in a competing reading`);
+    if (!seen.has(token)) dict.push(`${token} ${pron}`);
+    seen.add(token);
+    const to = states++;
+    transitions.push(`TRANSITION ${at} ${to} 1 ${token}`);
+    at = to;
+  }
+  return { dict: dict.join('\n') + '\n', fsg: fsgFile('path', states, at, transitions) };
+}
+
+function competitorPron(token: string, negations: Map<string, string[]>, similar: SimilarWord[][]): string | null {
+  const s = parseSimilarToken(token);
+  if (s) return similar[s.word]?.[s.k]?.pron ?? null;
+  const n = /^n(\d+)p(\d+)$/.exec(token);
+  return n ? negations.get(NEGATIONS[Number(n[1])])?.[Number(n[2])] ?? null : null;
 }
 
 /** Any sequence of phones or silence: the best any speech could score. */

@@ -95,14 +95,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findExecutable } from '../../process/run-tool.js';
+import type { TtsEngine } from '../tts/engine.js';
 import { EspeakEngine } from '../tts/espeak.js';
-import { keepSpeech, pcmBytes, readWav16k } from './audio.js';
-import { NEGATIONS, competitorGrammar, phoneLoopGrammar } from './grammar.js';
+import { decodeWav } from '../../media/wav.js';
+import { keepSpeech, pcmBytes, readWav16k, resampleTo16k } from './audio.js';
+import { NEGATIONS, competitorGrammar, parsePhoneToken, pathGrammar, phoneLoopGrammar, type Grammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pocketsphinx.js';
 import {
   espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
-import { FUNCTION_WORDS, decide } from './scoring.js';
+import { FUNCTION_WORDS, decide, uncertainReadings, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
 export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
@@ -169,17 +171,20 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   private constructor(
     private readonly binary: string,
     private readonly model: ModelPaths,
+    /** espeak-ng: names' pronunciations and the reference renderings. */
+    private readonly speech: TtsEngine,
   ) {}
 
   /** Finds pocketsphinx_batch and the en-us model; null when they are not installed. */
-  static async locate(opts: { binary?: string; modelDir?: string } = {}): Promise<PocketsphinxRecognizer | null> {
+  static async locate(opts: { binary?: string; modelDir?: string; speech?: TtsEngine } = {}): Promise<PocketsphinxRecognizer | null> {
     const binary = await findExecutable(opts.binary ?? DEFAULT_BINARY);
     const modelDir = opts.modelDir ?? DEFAULT_MODEL_DIR;
     const hmm = path.join(modelDir, 'en-us');
     const dict = path.join(modelDir, 'cmudict-en-us.dict');
     const lm = path.join(modelDir, 'en-us.lm.bin');
     if (!binary || !(await isReadable(path.join(hmm, 'mdef'))) || !(await isReadable(dict))) return null;
-    return new PocketsphinxRecognizer(binary, { hmm, dict, lm: (await isReadable(lm)) ? lm : null });
+    // An engine of its own by default: its thread starts on first use and does not keep the process alive when idle.
+    return new PocketsphinxRecognizer(binary, { hmm, dict, lm: (await isReadable(lm)) ? lm : null }, opts.speech ?? new EspeakEngine({ threads: 1 }));
   }
 
   async check(wav16k: string, authorizeText: string): Promise<ConsentResult> {
@@ -194,24 +199,80 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
 
     const dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-'));
     try {
-      return await this.compare(dir, words, speech.samples);
+      return await this.compare(dir, authorizeText, words, speech.samples);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
   /** Steps 3-5 of the file comment, in scratch directory `dir`. */
-  private async compare(dir: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
+  private async compare(dir: string, text: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
     const similar = await this.similar(words);
     const [forced, forcedWords, negating, substituting, loop] = await Promise.all([
-      this.align(dir, 'sentence', words, new Map(), [], false),
-      this.align(dir, 'words', words, new Map(), [], true),
-      this.align(dir, 'negating', words, await this.negations(), [], false),
-      this.align(dir, 'substituting', words, new Map(), similar, true),
-      this.phoneLoop(dir),
+      this.align(dir, 'audio', 'sentence', words, new Map(), [], false),
+      this.align(dir, 'audio', 'words', words, new Map(), [], true),
+      this.align(dir, 'audio', 'negating', words, await this.negations(), [], false),
+      this.align(dir, 'audio', 'substituting', words, new Map(), similar, true),
+      this.phoneLoop(dir, 'audio'),
     ]);
-    return decide(words, { forced, forcedWords, negating, substituting, loop }, similar);
+    const decodes: Decodes = { forced, forcedWords, negating, substituting, loop };
+    if (forced) decodes.references = await this.references(dir, text, words, decodes, similar);
+    return decide(words, decodes, similar);
+  }
+
+  /**
+   * The written sentence spoken by each of REFERENCE_VOICES, decoded as the recording was: aligned
+   * with the sentence, with the free phone loop, and with the competing readings the recording's
+   * decodes chose, forced (pathGrammar). A word that falls as far below the typical word in these
+   * renderings, or a reading that fits them as well as it fits the recording, says something about
+   * the acoustic model and synthetic voices, not about what was said.
+   */
+  private async references(dir: string, text: string, words: LexWord[], decodes: Decodes, similar: SimilarWord[][]): Promise<ReferenceDecodes[]> {
+    const negations = await this.negations();
+    // Only readings with a competitor in them need forcing.
+    const chosen = (segments: Segment[] | null) => (segments && segments.some((s) => !parsePhoneToken(s.word)) ? segments.map((s) => s.word) : null);
+    const negating = chosen(decodes.negating);
+    const substituting = chosen(decodes.substituting);
+    const out: ReferenceDecodes[] = [];
+    for (const [k, samples] of (await this.render(text)).entries()) {
+      const audio = `reference${k}`;
+      await writeFile(path.join(dir, `${audio}.raw`), pcmBytes(samples));
+      const force = (name: string, tokens: string[] | null, wholeWords: boolean) =>
+        (tokens ? this.decodeGrammar(dir, audio, `${audio}-${name}`, pathGrammar(words, tokens, negations, similar, { wholeWords })) : null);
+      const [forced, forcedWords, loop, negatingPath, substitutingPath] = await Promise.all([
+        this.align(dir, audio, `${audio}-sentence`, words, new Map(), [], false),
+        substituting ? this.align(dir, audio, `${audio}-words`, words, new Map(), [], true) : null,
+        this.phoneLoop(dir, audio),
+        force('negating', negating, false),
+        force('substituting', substituting, true),
+      ]);
+      out.push({ forced, forcedWords, loop, negating: negatingPath, substituting: substitutingPath });
+    }
+    return out;
+  }
+
+  /** The last few sentences' reference renderings (a person records again after a refusal). */
+  private readonly rendered = new Map<string, Promise<Int16Array[]>>();
+
+  /** `text` spoken by each of REFERENCE_VOICES, as 16 kHz samples with the pauses shortened (keepSpeech), like a recording. */
+  private render(text: string): Promise<Int16Array[]> {
+    let renderings = this.rendered.get(text);
+    if (!renderings) {
+      renderings = (async () => {
+        const out: Int16Array[] = [];
+        for (const voice of REFERENCE_VOICES) {
+          const { wav } = await this.speech.synthesize(text, { engine: 'espeak', voice });
+          const decoded = decodeWav(wav);
+          out.push(keepSpeech(resampleTo16k(decoded.samples, decoded.sampleRate)).samples);
+        }
+        return out;
+      })();
+      renderings.catch(() => this.rendered.delete(text));
+      this.rendered.set(text, renderings);
+      if (this.rendered.size > 8) this.rendered.delete(this.rendered.keys().next().value!);
+    }
+    return renderings;
   }
 
   /**
@@ -221,7 +282,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   private async lexicon(words: SentenceWord[]): Promise<LexWord[]> {
     const known = await lookupPronunciations(this.model.dict, new Set(words.map((w) => w.text)));
     const missing = [...new Set(words.map((w) => w.text).filter((w) => !known.has(w)))];
-    const read = missing.length > 0 ? await readAloud(missing) : new Map<string, string[]>();
+    const read = missing.length > 0 ? await espeakPronunciations(this.speech, missing) : new Map<string, string[]>();
     return words.map((w) => {
       const prons = known.get(w.text);
       return prons ? { ...w, prons, guessed: false } : { ...w, prons: [...new Set([...(read.get(w.text) ?? []), ...guessPronunciations(w.text)])], guessed: true };
@@ -240,41 +301,43 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
   }
 
   /** Decodes against the sentence, with `negations` and `similar` words competing with it (see competitorGrammar). */
-  private async align(dir: string, name: string, words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][], wholeWords: boolean): Promise<Segment[] | null> {
-    const grammar = competitorGrammar(words, negations, similar, { wholeWords });
+  private align(dir: string, audio: string, name: string, words: LexWord[], negations: Map<string, string[]>, similar: SimilarWord[][], wholeWords: boolean): Promise<Segment[] | null> {
+    return this.decodeGrammar(dir, audio, name, competitorGrammar(words, negations, similar, { wholeWords }));
+  }
+
+  /** Decodes `dir`/`audio`.raw against `grammar`; null when the search found no path through it. */
+  private async decodeGrammar(dir: string, audio: string, name: string, grammar: Grammar): Promise<Segment[] | null> {
     await writeFile(path.join(dir, `${name}.dict`), grammar.dict);
     await writeFile(path.join(dir, `${name}.fsg`), grammar.fsg);
-    const segments = await decode(this.binary, this.model.hmm, dir, 'audio', name, ['-fsg', path.join(dir, `${name}.fsg`), '-dict', path.join(dir, `${name}.dict`), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
-    // An empty result means the search found no path through the whole sentence.
+    const segments = await decode(this.binary, this.model.hmm, dir, audio, name, ['-fsg', path.join(dir, `${name}.fsg`), '-dict', path.join(dir, `${name}.dict`), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
     return segments.length > 0 ? segments : null;
   }
 
   private negationProns: Map<string, string[]> | null = null;
 
   private async negations(): Promise<Map<string, string[]>> {
-    this.negationProns ??= await lookupPronunciations(this.model.dict, new Set(NEGATIONS));
+    if (!this.negationProns) {
+      // Phrases ("do not") are their words' pronunciations in sequence.
+      const known = await lookupPronunciations(this.model.dict, new Set(NEGATIONS.flatMap((n) => n.split(' '))));
+      this.negationProns = new Map(NEGATIONS.map((n) => [n, n.split(' ').reduce<string[]>(
+        (prons, word) => prons.flatMap((p) => (known.get(word) ?? []).slice(0, 2).map((q) => (p ? `${p} ${q}` : q))), [''],
+      )]));
+    }
     return this.negationProns;
   }
 
-  private async phoneLoop(dir: string): Promise<Segment[]> {
-    const grammar = phoneLoopGrammar();
-    await writeFile(path.join(dir, 'loop.dict'), grammar.dict);
-    await writeFile(path.join(dir, 'loop.fsg'), grammar.fsg);
-    // A low language weight lets the loop follow the acoustics instead of preferring few, long phones.
-    return decode(this.binary, this.model.hmm, dir, 'audio', 'loop', ['-fsg', path.join(dir, 'loop.fsg'), '-dict', path.join(dir, 'loop.dict'), ...GRAMMAR_SEARCH_ARGS, '-lw', '1', '-wip', '1', '-pip', '1']);
+  private async phoneLoop(dir: string, audio: string): Promise<Segment[]> {
+    // Empty only when the audio holds no frame at all.
+    return (await this.decodeGrammar(dir, audio, `${audio}-loop`, phoneLoopGrammar())) ?? [];
   }
 
 }
 
-/** espeak-ng's readings of `words` (a one-thread engine for this check, closed after). */
-async function readAloud(words: string[]): Promise<Map<string, string[]>> {
-  const engine = new EspeakEngine({ threads: 1 });
-  try {
-    return await espeakPronunciations(engine, words);
-  } finally {
-    await engine.close();
-  }
-}
+/**
+ * espeak-ng voices that speak the written sentence as references for a recording's competing
+ * readings (recognizer.ts, references): US and British English, low and high pitched.
+ */
+export const REFERENCE_VOICES: string[] = process.env.DHP_CONSENT_REFS ? process.env.DHP_CONSENT_REFS.split(',') : ['en-us', 'en-us+f3', 'en', 'en+f4'];
 
 function refused(reason: string): ConsentResult {
   return { verdict: 'refused', reason };

@@ -61,49 +61,102 @@ export interface Decodes {
   substituting: Segment[] | null;
   /** The free phone loop. */
   loop: Segment[];
+  /**
+   * Renderings of the written sentence by espeak-ng voices, aligned with the sentence and with the
+   * competing readings chosen above (recognizer.ts): how far those readings fit speech that says
+   * the sentence right. Empty when nothing competed clearly enough to need them.
+   */
+  references?: ReferenceDecodes[];
+}
+
+/** One reference rendering of the written sentence (Decodes.references). */
+export interface ReferenceDecodes {
+  forced: Segment[] | null;
+  forcedWords: Segment[] | null;
+  /** The recording's negating reading (Decodes.negating), forced on the rendering; null when none was needed or no path was found. */
+  negating: Segment[] | null;
+  /** The recording's substituting reading, forced likewise. */
+  substituting: Segment[] | null;
+  /** The free phone loop on the rendering (its words' GOP). */
+  loop: Segment[] | null;
+}
+
+/** The competing readings of a recording's decodes (or of a reference's forced ones), with their raw gains. */
+export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+  const { negations } = decodes.forced ? competingReadings(words, [], decodes.forced, decodes.negating ?? []) : { negations: [] };
+  const reference = decodes.forcedWords ?? decodes.forced;
+  const { substitutions } = reference ? competingReadings(words, similar, reference, decodes.substituting ?? []) : { substitutions: [] };
+  return { negations, substitutions };
+}
+
+/** Which competing readings gain enough to matter (above the review thresholds): only those need reference renderings. */
+export function uncertainReadings(words: LexWord[], decodes: Decodes, similar: SimilarWord[][], tune = THRESHOLDS): { negating: boolean; substituting: boolean } {
+  const { negations, substitutions } = readingsOf(words, similar, decodes);
+  return { negating: negations.some((n) => n.gain > tune.negationReview), substituting: substitutions.some((s) => s.gain > tune.similarReview) };
+}
+
+/**
+ * A reading's gain beyond what the same reading gains on the reference renderings (the largest of
+ * them, and never below 0): what the recording says differently, rather than what the acoustic
+ * model hears in any synthetic voice saying the sentence right.
+ */
+export function excess(r: { gain: number; reference?: number } | { shortfall: number; reference?: number }): number {
+  return ('gain' in r ? r.gain : r.shortfall) - Math.max(0, r.reference ?? 0);
+}
+
+/** Sets each reading's `reference`: the largest gain of the same reading on a reference rendering. */
+function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Decodes): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+  const own = readingsOf(words, similar, decodes);
+  for (const ref of decodes.references ?? []) {
+    const theirs = readingsOf(words, similar, ref);
+    const pair = <T extends { said: string; gain: number; reference?: number }>(mine: T[], other: T[], forced: Segment[] | null) => {
+      // The reference was forced along the same reading: same runs, same order (else it is not used).
+      if (!forced || other.length !== mine.length || other.some((o, k) => o.said !== mine[k].said)) return;
+      mine.forEach((m, k) => { m.reference = Math.max(m.reference ?? -Infinity, other[k].gain); });
+    };
+    pair(own.negations, theirs.negations, ref.negating);
+    pair(own.substitutions, theirs.substitutions, ref.substituting);
+  }
+  return own;
 }
 
 export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[][] = [], tune = THRESHOLDS): ConsentResult {
   const { forced, loop } = decodes;
   if (!forced) return { verdict: 'refused', reason: 'The recording does not contain the consent sentence.' };
-  const loopPerFrame = perFrameScores(loop);
-  const phoneGops: number[][] = words.map(() => []);
-  for (const segment of forced) {
-    const phone = parsePhoneToken(segment.word);
-    if (!phone) continue;
-    let reference = 0;
-    for (let f = segment.startFrame; f < segment.startFrame + segment.frames; f++) reference += loopPerFrame[f] ?? 0;
-    phoneGops[phone.word].push((segment.score - reference) / segment.frames);
-  }
+  const phoneGops = phoneGopsOf(words, forced, loop);
   const wordGops = phoneGops.map(mean);
-  const typical = median(wordGops);
-  const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(typical - wordGops[i]) }));
-  const { negations } = competingReadings(words, [], forced, decodes.negating ?? []);
-  const { substitutions } = competingReadings(words, similar, decodes.forcedWords ?? forced, decodes.substituting ?? []);
+  const shortfalls = shortfallsOf(wordGops);
+  const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(shortfalls[i]) }));
+  for (const ref of decodes.references ?? []) {
+    if (!ref.forced || !ref.loop) continue;
+    const theirs = shortfallsOf(phoneGopsOf(words, ref.forced, ref.loop).map(mean));
+    report.forEach((r, i) => { if (Number.isFinite(theirs[i])) r.reference = round(Math.max(r.reference ?? -Infinity, theirs[i])); });
+  }
+  const { negations, substitutions } = withReferences(words, similar, decodes);
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
   const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
   const heard = (ss: HeardSubstitution[]) => ss.map((s) => `'${s.said}' where the sentence says '${s.instead}'`).join(', ');
 
-  const clearNegations = negations.filter((n) => n.gain > tune.negationRefuse);
+  const clearNegations = negations.filter((n) => excess(n) > tune.negationRefuse);
   if (clearNegations.length > 0) {
     return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
   }
   if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
-  const clearSubstitutions = substitutions.filter((s) => s.gain > tune.similarRefuse);
+  const clearSubstitutions = substitutions.filter((s) => excess(s) > tune.similarRefuse);
   if (clearSubstitutions.length > 0) {
     const notHeard = [...new Set(clearSubstitutions.map((s) => s.instead))];
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording: it says ${heard(clearSubstitutions)}; record the person saying the consent sentence clearly, word for word.` };
   }
   const limit = (w: LexWord, band: 'review' | 'refuse') => tune[band] + (FUNCTION_WORDS.has(w.text) && !w.isName ? tune.functionOffset : 0) + (w.guessed ? tune.guessedOffset : 0);
-  const notHeard = words.filter((w, i) => report[i].shortfall > limit(w, 'refuse')).map((w) => w.written);
+  const notHeard = words.filter((w, i) => excess(report[i]) > limit(w, 'refuse')).map((w) => w.written);
   if (notHeard.length > 0) {
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
   }
-  const uncertainNegations = negations.filter((n) => n.gain > tune.negationReview);
-  const uncertainSubstitutions = substitutions.filter((s) => s.gain > tune.similarReview);
-  const unclear = words.filter((w, i) => report[i].shortfall > limit(w, 'review')).map((w) => w.written);
+  const uncertainNegations = negations.filter((n) => excess(n) > tune.negationReview);
+  const uncertainSubstitutions = substitutions.filter((s) => excess(s) > tune.similarReview);
+  const unclear = words.filter((w, i) => excess(report[i]) > limit(w, 'review')).map((w) => w.written);
   const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
   if (uncertain.length > 0 || uncertainNegations.length > 0) {
     const parts = [
@@ -158,6 +211,26 @@ function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: S
     i = end;
   }
   return { negations, substitutions };
+}
+
+/** Goodness of pronunciation of each phone of each word: (forced − loop score) per frame. */
+function phoneGopsOf(words: LexWord[], forced: Segment[], loop: Segment[]): number[][] {
+  const loopPerFrame = perFrameScores(loop);
+  const phoneGops: number[][] = words.map(() => []);
+  for (const segment of forced) {
+    const phone = parsePhoneToken(segment.word);
+    if (!phone) continue;
+    let reference = 0;
+    for (let f = segment.startFrame; f < segment.startFrame + segment.frames; f++) reference += loopPerFrame[f] ?? 0;
+    phoneGops[phone.word].push((segment.score - reference) / segment.frames);
+  }
+  return phoneGops;
+}
+
+/** How far each word's GOP falls below the recording's typical (median) word. */
+function shortfallsOf(wordGops: number[]): number[] {
+  const typical = median(wordGops);
+  return wordGops.map((g) => typical - g);
 }
 
 /** Spreads each loop segment's score evenly over its frames. */

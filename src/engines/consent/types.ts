@@ -39,6 +39,8 @@ export interface HeardWord {
   gop: number;
   /** How far the word falls below the recording's typical word (GOP units). */
   shortfall: number;
+  /** The same word's shortfall on espeak-ng renderings of the written sentence (the largest): the check judges `shortfall − reference`. */
+  reference?: number;
 }
 
 /** A negation the competing decode heard, and how much better the audio fits with it. */
@@ -48,6 +50,11 @@ export interface HeardNegation {
   before: string | null;
   /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
   gain: number;
+  /**
+   * The same reading's gain on espeak-ng renderings of the written sentence (the largest), when
+   * they were made: the check judges `gain − reference` (scoring.ts, excess).
+   */
+  reference?: number;
 }
 
 /** A word that sounds like a word of the sentence, which the competing decode heard in its place. */
@@ -59,4 +66,9 @@ export interface HeardSubstitution {
   frames: number;
   /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
   gain: number;
+  /**
+   * The same reading's gain on espeak-ng renderings of the written sentence (the largest), when
+   * they were made: the check judges `gain − reference` (scoring.ts, excess).
+   */
+  reference?: number;
 }
