@@ -167,25 +167,22 @@ describe('consent recognition (pocketsphinx)', () => {
     return result;
   }
 
-  // Correct espeak speech often fits a word that sounds close to a written one about as well as
-  // the written one (bench/RESULTS.md): such a recording goes to review, naming the words, and
-  // is never refused for it.
-  function assertVerifiedOrNamedReview(result: ConsentResult): void {
-    assert.ok(result.verdict === 'verified' || result.verdict === 'review', result.reason);
-    if (result.verdict === 'review') {
-      assert.ok((result.uncertain?.length ?? 0) > 0, result.reason);
-      assert.match(result.reason, /it may say '[^']+' where the sentence says '[^']+'|could not be heard clearly/);
-    }
+  // Correct espeak speech often fits some word that sounds close to a written one about as well
+  // as the written one; the check judges that against espeak-ng's own renderings of the sentence
+  // (recognizer.ts, references), so a correct recording is verified, not sent to review.
+  function assertVerified(result: ConsentResult): void {
+    assert.equal(result.verdict, 'verified', result.reason);
+    assert.equal(result.transcript, parseSentence(CONSENT).map((w) => w.text).join(' '));
   }
 
-  test('the consent sentence spoken by a male voice is verified, or sent to review naming the words', async () => {
+  test('the consent sentence spoken by a male voice is verified', async () => {
     const result = await check('consentMale');
-    assertVerifiedOrNamedReview(result);
+    assertVerified(result);
     assert.equal(typeof result.score, 'number');
   });
 
-  test('the consent sentence spoken by a female voice is verified, or sent to review naming the words', async () => {
-    assertVerifiedOrNamedReview(await check('consentFemale'));
+  test('the consent sentence spoken by a female voice is verified', async () => {
+    assertVerified(await check('consentFemale'));
   });
 
   test('unrelated speech is refused', async () => {
@@ -203,8 +200,9 @@ describe('consent recognition (pocketsphinx)', () => {
     }
   });
 
-  test('the recording of Mary Jones is verified against her own consent sentence, or sent to review naming the words', async () => {
-    assertVerifiedOrNamedReview(await check('otherNameMale', 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.'));
+  test('the recording of Mary Jones is verified against her own consent sentence', async () => {
+    const result = await check('otherNameMale', 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.');
+    assert.equal(result.verdict, 'verified', result.reason);
   });
 
   test('part of the sentence is refused', async () => {
@@ -288,15 +286,14 @@ describe('consent corpus: every word that carries meaning is verified', () => {
     }
   });
 
+  const correctSynthetic: Array<{ id: string; r: ConsentResult }> = [];
   for (const v of voices) {
     test(`espeak ${v.voice}: negations, other names, other words and missing words are never verified; whatever is not verified names a word`, async () => {
       const failures: string[] = [];
       for (const c of synthetic) {
         const r = await recognizer.check(await synthesize(engine, dir, c, v), c.text);
-        // A correct espeak sentence that is not verified is a false refusal, counted by
-        // bench/consent.ts (most go to review for a close word; about 1 in 6 syntheses of
-        // en-us+f3 gets a made-up negation above the refusal limit, as before close words); here
-        // it must only say which word.
+        // Correct sentences are counted across the voices by the next test.
+        if (c.cls === 'correct') correctSynthetic.push({ id: `${v.voice} ${c.id}`, r });
         const ok = c.cls === 'correct' || r.verdict !== 'verified';
         if (!ok) failures.push(`${c.id} (${c.cls}) ${describeResult(r)}`);
         // Whatever is not verified says which word was not heard, was unclear, or which negation was heard.
@@ -306,6 +303,12 @@ describe('consent corpus: every word that carries meaning is verified', () => {
       assert.deepEqual(failures, []);
     });
   }
+
+  test('espeak: the correct sentences of those voices are verified, at most 1 in 6 not (bench/consent.ts measures every voice)', () => {
+    assert.equal(correctSynthetic.length, voices.length * synthetic.filter((c) => c.cls === 'correct').length);
+    const notVerified = correctSynthetic.filter(({ r }) => r.verdict !== 'verified');
+    assert.ok(notVerified.length <= correctSynthetic.length / 6, notVerified.map(({ id, r }) => `${id}: ${describeResult(r)}`).join('\n'));
+  });
 });
 
 /** Writes espeak's 22 kHz WAV and converts it the way the service converts uploads. */

@@ -26,7 +26,6 @@ export async function decode(binary: string, hmm: string, dir: string, audio: st
     '-hmm', hmm, ...searchArgs,
     '-adcin', 'yes', '-cepdir', dir, '-cepext', '.raw', '-ctl', ctl, '-hypseg', out,
     '-samprate', String(SAMPLE_RATE), '-input_endian', 'little', '-remove_silence', 'no', '-logfn', '/dev/null',
-    ...(process.env.DHP_PS_EXTRA ? process.env.DHP_PS_EXTRA.split(' ') : []),
   ], DECODE_TIMEOUT_MS);
   return parseHypseg(await readFile(out, 'utf8'));
 }

@@ -104,7 +104,7 @@ import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pockets
 import {
   espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
-import { FUNCTION_WORDS, decide, uncertainReadings, type Decodes, type ReferenceDecodes } from './scoring.js';
+import { FUNCTION_WORDS, THRESHOLDS, decide, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
 export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
@@ -217,7 +217,11 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
       this.phoneLoop(dir, 'audio'),
     ]);
     const decodes: Decodes = { forced, forcedWords, negating, substituting, loop };
-    if (forced) decodes.references = await this.references(dir, text, words, decodes, similar);
+    // References can only take evidence away (scoring.ts, excess): a recording verified without
+    // them, or one that does not hold the sentence at all, needs none.
+    const first = decide(words, decodes, similar);
+    if (first.verdict === 'verified' || first.words === undefined || (first.score ?? -Infinity) < THRESHOLDS.sentenceMinGop) return first;
+    decodes.references = await this.references(dir, text, words, decodes, similar);
     return decide(words, decodes, similar);
   }
 
@@ -337,7 +341,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
  * espeak-ng voices that speak the written sentence as references for a recording's competing
  * readings (recognizer.ts, references): US and British English, low and high pitched.
  */
-export const REFERENCE_VOICES: string[] = process.env.DHP_CONSENT_REFS ? process.env.DHP_CONSENT_REFS.split(',') : ['en-us', 'en-us+f3', 'en', 'en+f4'];
+export const REFERENCE_VOICES: readonly string[] = ['en-us', 'en-us+f3', 'en', 'en+f4'];
 
 function refused(reason: string): ConsentResult {
   return { verdict: 'refused', reason };

@@ -89,12 +89,6 @@ export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: 
   return { negations, substitutions };
 }
 
-/** Which competing readings gain enough to matter (above the review thresholds): only those need reference renderings. */
-export function uncertainReadings(words: LexWord[], decodes: Decodes, similar: SimilarWord[][], tune = THRESHOLDS): { negating: boolean; substituting: boolean } {
-  const { negations, substitutions } = readingsOf(words, similar, decodes);
-  return { negating: negations.some((n) => n.gain > tune.negationReview), substituting: substitutions.some((s) => s.gain > tune.similarReview) };
-}
-
 /**
  * A reading's gain beyond what the same reading gains on the reference renderings (the largest of
  * them, and never below 0): what the recording says differently, rather than what the acoustic
