@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import {
   NoRecognizer,
   PocketsphinxRecognizer,
+  REFERENCE_VOICES,
   detectLanguage,
   guessPronunciations,
   keepSpeech,
@@ -126,7 +127,7 @@ describe('consent recognition (pocketsphinx)', () => {
 
   const speak: Record<string, { text: string; voice: string }> = {
     consentMale: { text: CONSENT, voice: 'en-us+m3' },
-    consentFemale: { text: CONSENT, voice: 'en-us+f3' },
+    consentFemale: { text: CONSENT, voice: 'en-us+f2' },
     weather: { text: 'The weather is nice today and I like to walk in the park.', voice: 'en-us+m3' },
     otherNameMale: { text: 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.', voice: 'en-us+m3' },
     otherNameFemale: { text: 'I am Mary Jones. I consent guiji clone my voice for the synthesis of audio.', voice: 'en-us+f3' },
@@ -286,16 +287,12 @@ describe('consent corpus: every word that carries meaning is verified', () => {
     }
   });
 
-  const correctSynthetic: Array<{ id: string; r: ConsentResult }> = [];
   for (const v of voices) {
     test(`espeak ${v.voice}: negations, other names, other words and missing words are never verified; whatever is not verified names a word`, async () => {
       const failures: string[] = [];
-      for (const c of synthetic) {
+      for (const c of synthetic.filter((c) => c.cls !== 'correct')) {
         const r = await recognizer.check(await synthesize(engine, dir, c, v), c.text);
-        // Correct sentences are counted across the voices by the next test.
-        if (c.cls === 'correct') correctSynthetic.push({ id: `${v.voice} ${c.id}`, r });
-        const ok = c.cls === 'correct' || r.verdict !== 'verified';
-        if (!ok) failures.push(`${c.id} (${c.cls}) ${describeResult(r)}`);
+        if (r.verdict === 'verified') failures.push(`${c.id} (${c.cls}) ${describeResult(r)}`);
         // Whatever is not verified says which word was not heard, was unclear, or which negation was heard.
         if (r.verdict === 'refused') assert.match(r.reason, /'[^']+' (was|were) not heard|says '|does not contain the consent sentence/, `${c.id}: ${r.reason}`);
         if (r.verdict === 'review') assert.match(r.reason, /could not be heard clearly|may say '/, `${c.id}: ${r.reason}`);
@@ -304,10 +301,19 @@ describe('consent corpus: every word that carries meaning is verified', () => {
     });
   }
 
-  test('espeak: the correct sentences of those voices are verified, at most 1 in 6 not (bench/consent.ts measures every voice)', () => {
-    assert.equal(correctSynthetic.length, voices.length * synthetic.filter((c) => c.cls === 'correct').length);
-    const notVerified = correctSynthetic.filter(({ r }) => r.verdict !== 'verified');
-    assert.ok(notVerified.length <= correctSynthetic.length / 6, notVerified.map(({ id, r }) => `${id}: ${describeResult(r)}`).join('\n'));
+  // Voices that are not among the references' (REFERENCE_VOICES), so no reference is the same audio.
+  const otherVoices = [{ voice: 'en-us+m3' }, { voice: 'en-us+f2' }, { voice: 'en-us+f5' }, { voice: 'en-us+m1' }];
+  test('espeak: the correct sentences are verified in voices other than the references\', at most 1 in 8 not (bench/consent.ts measures 13 voices)', async () => {
+    assert.ok(otherVoices.every((v) => !REFERENCE_VOICES.includes(v.voice)));
+    const results: Array<{ id: string; r: ConsentResult }> = [];
+    for (const v of otherVoices) {
+      for (const c of synthetic.filter((c) => c.cls === 'correct')) {
+        results.push({ id: `${v.voice} ${c.id}`, r: await recognizer.check(await synthesize(engine, dir, c, v), c.text) });
+      }
+    }
+    assert.equal(results.length, 8);
+    const notVerified = results.filter(({ r }) => r.verdict !== 'verified');
+    assert.ok(notVerified.length <= 1, notVerified.map(({ id, r }) => `${id}: ${describeResult(r)}`).join('\n'));
   });
 });
 

@@ -77,26 +77,42 @@ export function pcmBytes(samples: Int16Array): Buffer {
 /**
  * Mono 16-bit samples at `rate` resampled to SAMPLE_RATE: windowed-sinc interpolation, low-passed
  * below the lower of the two Nyquist frequencies (enough for the recognizer, which listens up to
- * 6.8 kHz). Used for espeak-ng's 22.05 kHz output.
+ * 6.8 kHz). Used for espeak-ng's 22.05 kHz output. The output sample n sits at input position
+ * n·down/up (the ratio in lowest terms), so its filter is one of `up` precomputed phases.
  */
 export function resampleTo16k(samples: Int16Array, rate: number): Int16Array {
   if (rate === SAMPLE_RATE) return samples;
-  const ratio = SAMPLE_RATE / rate;
-  const cutoff = Math.min(1, ratio) * 0.95; // of the input's Nyquist
-  const half = 16; // input samples each side
-  const out = new Int16Array(Math.floor(samples.length * ratio));
-  for (let n = 0; n < out.length; n++) {
-    const center = n / ratio;
-    const first = Math.max(0, Math.ceil(center - half / cutoff));
-    const last = Math.min(samples.length - 1, Math.floor(center + half / cutoff));
-    let sum = 0;
-    for (let k = first; k <= last; k++) {
-      const x = (k - center) * cutoff;
+  if (!Number.isInteger(rate) || rate <= 0) throw new Error(`cannot resample from ${rate} Hz`);
+  const g = gcd(SAMPLE_RATE, rate);
+  const up = SAMPLE_RATE / g;
+  const down = rate / g;
+  const cutoff = Math.min(1, up / down) * 0.95; // of the input's Nyquist
+  const half = 16; // zero crossings of the sinc kept on each side
+  const reach = Math.ceil(half / cutoff); // input samples on each side
+  const taps = 2 * reach + 1;
+  const phases = new Float64Array(up * taps);
+  for (let phase = 0; phase < up; phase++) {
+    for (let t = 0; t < taps; t++) {
+      const x = (t - reach - phase / up) * cutoff;
       const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-      const window = 0.5 + 0.5 * Math.cos((Math.PI * x) / half); // Hann over |x| ≤ half
-      sum += samples[k] * sinc * window * cutoff;
+      const window = Math.abs(x) >= half ? 0 : 0.5 + 0.5 * Math.cos((Math.PI * x) / half);
+      phases[phase * taps + t] = sinc * window * cutoff;
+    }
+  }
+  const out = new Int16Array(Math.floor((samples.length * up) / down));
+  for (let n = 0; n < out.length; n++) {
+    const base = Math.floor((n * down) / up);
+    const offset = ((n * down) % up) * taps;
+    let sum = 0;
+    for (let t = 0; t < taps; t++) {
+      const k = base + t - reach;
+      if (k >= 0 && k < samples.length) sum += samples[k] * phases[offset + t];
     }
     out[n] = Math.max(-32768, Math.min(32767, Math.round(sum)));
   }
   return out;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }

@@ -39,6 +39,17 @@ export function parseSentence(text: string): SentenceWord[] {
   return words;
 }
 
+/**
+ * The sentence as the recognizer hears it, for a speech engine to read: the words of
+ * parseSentence (numbers spelled out the same way, symbols dropped), with its sentence and
+ * clause breaks kept as punctuation so the engine pauses where a person would.
+ */
+export function spokenForm(text: string): string {
+  return text.split(/(?<=[.!?])\s+|\n+/).map((sentence) => sentence.split(/(?<=[,;:])\s+/)
+    .map((clause) => parseSentence(clause).map((w) => w.text).join(' '))
+    .filter(Boolean).join(', ')).filter(Boolean).join('. ') + '.';
+}
+
 /** Index of the first name token after "I am", "I'm" or "my name is" at the start of a clause, or -1. */
 function nameIntroduction(tokens: string[]): number {
   const lower = tokens.map((t) => t.toLowerCase().replace('’', "'"));

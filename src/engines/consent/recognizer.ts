@@ -29,7 +29,7 @@
  *    Close words: of the 10 real recordings against their own transcripts one has a close word
  *    chosen at all (gain 301), while real substitutions gain 755-3380; on espeak speech the
  *    spoken substitute gains 580-1970, and some close word beats the written one on correct
- *    sentences by 200-1530 (hence most correct espeak sentences go to review).
+ *    sentences by 200-1530 (step 6 tells those apart).
  * 5. Goodness of pronunciation (GOP) of each phone = (forced score − loop score) per frame;
  *    a word's GOP is the mean over its phones, and its shortfall is how far it falls below the
  *    recording's typical (median) word. A word left out, or replaced by a word that sounds
@@ -37,7 +37,19 @@
  *    somewhat → review naming it. Function words ("of", "I") and words whose pronunciation is
  *    guessed from their spelling get looser limits. Audio too short to hold the sentence cannot
  *    be aligned at all: refused.
- *
+ * 6. References, when steps 4-5 did not verify the recording: espeak-ng speaks the written
+ *    sentence in four voices (REFERENCE_VOICES: US and British, low and high), and each
+ *    rendering is decoded as the recording was: aligned with the sentence and the phone loop (its
+ *    words' shortfalls), and aligned with exactly the competing readings the recording's decodes
+ *    chose (pathGrammar). A reading's gain, or a word's shortfall, counts only beyond the largest
+ *    the same reading or word shows on a reference (never below zero): that much is what the
+ *    acoustic model hears in any synthetic voice saying the sentence right ('dain' for "Jane",
+ *    'moyse' for "voice", the "I" after a sentence's pause), not what was said. Measured over 13
+ *    espeak voices: correct sentences not verified 21/26 → 3/26; real speech unchanged (its
+ *    recordings are verified before references are needed). References can only take evidence
+ *    away, so a recording verified without them is not rendered; renderings are kept for the
+ *    last 8 sentences (a person records again after a refusal).
+
  * Why whole words for close words: pocketsphinx gives a one-phone grammar token no triphone
  * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as
  * words (-33001 against -29950 on one espeak recording). Measured against the one-phone
@@ -50,9 +62,10 @@
  *   phones to be offered, too close for the GOP). A word that differs only in its vowels ("king"
  *   for "kong") is left to the GOP: vowels vary with accent (a British "audio" fits "audia"
  *   better than the dictionary's American "audio").
- * - Synthetic voices: espeak speech fits some close word better than the written one by as much
- *   as a real substitution does, so most correct espeak sentences go to review (an operator),
- *   British voices the most; real speech is verified.
+ * - Where a synthetic voice says another word the way it says the written one, the references
+ *   explain the gain away: British espeak "Alex Martin" for "Alex Morgan", en-us+m7 "Adam" for
+ *   "Alex" (bench/RESULTS.md). The same references are what lets correct synthetic speech be
+ *   verified at all.
  * - A short word left out of a short recording ("five six five" read as "five five").
  *
  * Alternatives that were measured and rejected:
@@ -98,11 +111,11 @@ import { findExecutable } from '../../process/run-tool.js';
 import type { TtsEngine } from '../tts/engine.js';
 import { EspeakEngine } from '../tts/espeak.js';
 import { decodeWav } from '../../media/wav.js';
-import { keepSpeech, pcmBytes, readWav16k, resampleTo16k } from './audio.js';
+import { SAMPLE_RATE, keepSpeech, pcmBytes, readWav16k, resampleTo16k } from './audio.js';
 import { NEGATIONS, competitorGrammar, parsePhoneToken, pathGrammar, phoneLoopGrammar, type Grammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pocketsphinx.js';
 import {
-  espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, type LexWord, type SentenceWord, type SimilarWord,
+  espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, spokenForm, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
 import { FUNCTION_WORDS, THRESHOLDS, decide, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
@@ -221,7 +234,14 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     // them, or one that does not hold the sentence at all, needs none.
     const first = decide(words, decodes, similar);
     if (first.verdict === 'verified' || first.words === undefined || (first.score ?? -Infinity) < THRESHOLDS.sentenceMinGop) return first;
-    decodes.references = await this.references(dir, text, words, decodes, similar);
+    // A sentence far longer than the recording (at six words a second) cannot be in it; its renderings would only cost time.
+    if (words.length > (samples.length / SAMPLE_RATE) * 6) return first;
+    try {
+      decodes.references = await this.references(dir, text, words, decodes, similar, samples.length);
+    } catch {
+      // Without references the verdict stands: it is not verified either way.
+      return first;
+    }
     return decide(words, decodes, similar);
   }
 
@@ -232,14 +252,17 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
    * renderings, or a reading that fits them as well as it fits the recording, says something about
    * the acoustic model and synthetic voices, not about what was said.
    */
-  private async references(dir: string, text: string, words: LexWord[], decodes: Decodes, similar: SimilarWord[][]): Promise<ReferenceDecodes[]> {
+  private async references(dir: string, text: string, words: LexWord[], decodes: Decodes, similar: SimilarWord[][], recordingSamples: number): Promise<ReferenceDecodes[]> {
     const negations = await this.negations();
     // Only readings with a competitor in them need forcing.
     const chosen = (segments: Segment[] | null) => (segments && segments.some((s) => !parsePhoneToken(s.word)) ? segments.map((s) => s.word) : null);
     const negating = chosen(decodes.negating);
     const substituting = chosen(decodes.substituting);
     const out: ReferenceDecodes[] = [];
-    for (const [k, samples] of (await this.render(text)).entries()) {
+    for (const [k, samples] of (await this.render(spokenForm(text))).entries()) {
+      // A rendering of another length than the recording is not the same sentence spoken alike.
+      const ratio = samples.length / recordingSamples;
+      if (ratio < 0.5 || ratio > 2) continue;
       const audio = `reference${k}`;
       await writeFile(path.join(dir, `${audio}.raw`), pcmBytes(samples));
       const force = (name: string, tokens: string[] | null, wholeWords: boolean) =>
@@ -272,7 +295,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
         }
         return out;
       })();
-      renderings.catch(() => this.rendered.delete(text));
+      renderings.catch(() => { if (this.rendered.get(text) === renderings) this.rendered.delete(text); });
       this.rendered.set(text, renderings);
       if (this.rendered.size > 8) this.rendered.delete(this.rendered.keys().next().value!);
     }

@@ -14,8 +14,12 @@ import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from 
 // - a negation's gain: about 600 (made up in correct speech) → 1026 (said);
 // - a close word's gain (against the whole-word alignment): real speech 301 (correct) → 755-3380
 //   (substituted), 291 for "miserable"/"amiable"; espeak 197-1531 (correct) → 579-1969.
-//   Review above 400 keeps every espeak substitution from being verified, at the cost of
-//   sending most correct espeak sentences to review (bench/RESULTS.md).
+// With references (recognizer.ts, step 6) every figure is judged beyond the same reading's or
+// word's largest on espeak-ng's renderings of the sentence. Over 13 espeak voices, correct → wrong:
+// a close word 481 → 606-2031 for "face", "close", "video", "Martin" (UK voices: 68-320); a
+// negation 772 (made up at the end of a British sentence) → 758-3660 said; a content word's
+// shortfall 28 (a name in en-us at rate 140). The limits were left where they were: lowering
+// any of them sent more correct sentences to review than it caught (bench/RESULTS.md).
 
 export interface Thresholds {
   sentenceMinGop: number;
@@ -82,9 +86,10 @@ export interface ReferenceDecodes {
 }
 
 /** The competing readings of a recording's decodes (or of a reference's forced ones), with their raw gains. */
-export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>, opts: { wholeWordsOnly?: boolean } = {}): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
   const { negations } = decodes.forced ? competingReadings(words, [], decodes.forced, decodes.negating ?? []) : { negations: [] };
-  const reference = decodes.forcedWords ?? decodes.forced;
+  // The one-phone alignment scores about 10% worse than the whole-word one: a fallback for the recording only.
+  const reference = opts.wholeWordsOnly ? decodes.forcedWords : decodes.forcedWords ?? decodes.forced;
   const { substitutions } = reference ? competingReadings(words, similar, reference, decodes.substituting ?? []) : { substitutions: [] };
   return { negations, substitutions };
 }
@@ -92,17 +97,18 @@ export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: 
 /**
  * A reading's gain beyond what the same reading gains on the reference renderings (the largest of
  * them, and never below 0): what the recording says differently, rather than what the acoustic
- * model hears in any synthetic voice saying the sentence right.
+ * model hears in any synthetic voice saying the sentence right. At most `cap` (the refusal limit
+ * of its kind) is taken away, so a clear enough reading is never explained away entirely.
  */
-export function excess(r: { gain: number; reference?: number } | { shortfall: number; reference?: number }): number {
-  return ('gain' in r ? r.gain : r.shortfall) - Math.max(0, r.reference ?? 0);
+export function excess(r: { gain: number; reference?: number } | { shortfall: number; reference?: number }, cap = Infinity): number {
+  return ('gain' in r ? r.gain : r.shortfall) - Math.min(cap, Math.max(0, r.reference ?? 0));
 }
 
 /** Sets each reading's `reference`: the largest gain of the same reading on a reference rendering. */
 function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Decodes): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
   const own = readingsOf(words, similar, decodes);
   for (const ref of decodes.references ?? []) {
-    const theirs = readingsOf(words, similar, ref);
+    const theirs = readingsOf(words, similar, ref, { wholeWordsOnly: true });
     const pair = <T extends { said: string; gain: number; reference?: number }>(mine: T[], other: T[], forced: Segment[] | null) => {
       // The reference was forced along the same reading: same runs, same order (else it is not used).
       if (!forced || other.length !== mine.length || other.some((o, k) => o.said !== mine[k].said)) return;
@@ -121,36 +127,37 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   const wordGops = phoneGops.map(mean);
   const shortfalls = shortfallsOf(wordGops);
   const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(shortfalls[i]) }));
-  for (const ref of decodes.references ?? []) {
-    if (!ref.forced || !ref.loop) continue;
-    const theirs = shortfallsOf(phoneGopsOf(words, ref.forced, ref.loop).map(mean));
+  // A rendering that does not itself fit the sentence (the engine read something else) explains nothing.
+  const references = (decodes.references ?? []).filter((ref) => ref.forced && ref.loop && mean(phoneGopsOf(words, ref.forced, ref.loop).flat()) >= tune.sentenceMinGop);
+  for (const ref of references) {
+    const theirs = shortfallsOf(phoneGopsOf(words, ref.forced!, ref.loop!).map(mean));
     report.forEach((r, i) => { if (Number.isFinite(theirs[i])) r.reference = round(Math.max(r.reference ?? -Infinity, theirs[i])); });
   }
-  const { negations, substitutions } = withReferences(words, similar, decodes);
+  const { negations, substitutions } = withReferences(words, similar, decodes.references === undefined ? decodes : { ...decodes, references });
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
   const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
   const heard = (ss: HeardSubstitution[]) => ss.map((s) => `'${s.said}' where the sentence says '${s.instead}'`).join(', ');
 
-  const clearNegations = negations.filter((n) => excess(n) > tune.negationRefuse);
+  const clearNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationRefuse);
   if (clearNegations.length > 0) {
     return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
   }
   if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
-  const clearSubstitutions = substitutions.filter((s) => excess(s) > tune.similarRefuse);
+  const clearSubstitutions = substitutions.filter((s) => excess(s, tune.similarRefuse) > tune.similarRefuse);
   if (clearSubstitutions.length > 0) {
     const notHeard = [...new Set(clearSubstitutions.map((s) => s.instead))];
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording: it says ${heard(clearSubstitutions)}; record the person saying the consent sentence clearly, word for word.` };
   }
   const limit = (w: LexWord, band: 'review' | 'refuse') => tune[band] + (FUNCTION_WORDS.has(w.text) && !w.isName ? tune.functionOffset : 0) + (w.guessed ? tune.guessedOffset : 0);
-  const notHeard = words.filter((w, i) => excess(report[i]) > limit(w, 'refuse')).map((w) => w.written);
+  const notHeard = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'refuse')).map((w) => w.written);
   if (notHeard.length > 0) {
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
   }
-  const uncertainNegations = negations.filter((n) => excess(n) > tune.negationReview);
-  const uncertainSubstitutions = substitutions.filter((s) => excess(s) > tune.similarReview);
-  const unclear = words.filter((w, i) => excess(report[i]) > limit(w, 'review')).map((w) => w.written);
+  const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview);
+  const uncertainSubstitutions = substitutions.filter((s) => excess(s, tune.similarRefuse) > tune.similarReview);
+  const unclear = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'review')).map((w) => w.written);
   const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
   if (uncertain.length > 0 || uncertainNegations.length > 0) {
     const parts = [
