@@ -15,6 +15,7 @@ import {
   numberToWords,
   parseHypseg,
   parseSentence,
+  spokenForm,
   type ConsentResult,
 } from '../../src/engines/consent/recognizer.js';
 import { resampleTo16k } from '../../src/engines/consent/audio.js';
@@ -49,6 +50,11 @@ describe('consent sentence parsing', () => {
     assert.deepEqual(parseSentence('I am Doe, Jane. I consent.').filter((w) => w.isName).map((w) => w.text), ['doe', 'jane']);
     // Accents are dropped so that the dictionary knows the name.
     assert.deepEqual(parseSentence('I am José Núñez.').map((w) => w.text), ['i', 'am', 'jose', 'nunez']);
+  });
+
+  test('spokenForm reads the sentence as it is checked: numbers spelled out, symbols dropped, pauses kept', () => {
+    assert.equal(spokenForm('I am Alex Morgan. I consent to clone my voice, for 100% & the 3rd time!'), 'i am alex morgan. i consent to clone my voice, for one hundred the three rd time.');
+    assert.equal(spokenForm('I & consent'), 'i consent.');
   });
 
   test('numbers to words', () => {

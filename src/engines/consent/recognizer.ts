@@ -124,7 +124,7 @@ export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, H
 export { keepSpeech } from './audio.js';
 export { COMPETITORS, competitorGrammar } from './grammar.js';
 export { parseHypseg, type Segment } from './pocketsphinx.js';
-export { guessPronunciations, numberToWords, parseSentence, type SentenceWord } from './pronunciation.js';
+export { guessPronunciations, numberToWords, parseSentence, spokenForm, type SentenceWord } from './pronunciation.js';
 export { THRESHOLDS, decide, type Decodes, type Thresholds } from './scoring.js';
 
 // ---------------------------------------------------------------------------------------------
