@@ -53,8 +53,8 @@ describe('consent sentence parsing', () => {
   });
 
   test('spokenForm reads the sentence as it is checked: numbers spelled out, symbols dropped, pauses kept', () => {
-    assert.equal(spokenForm('I am Alex Morgan. I consent to clone my voice, for 100% & the 3rd time!'), 'i am alex morgan. i consent to clone my voice, for one hundred the three rd time.');
-    assert.equal(spokenForm('I & consent'), 'i consent.');
+    assert.equal(spokenForm('I am Alex Morgan. I consent to clone my voice, for 100% & the 3rd time!'), 'I am Alex Morgan. I consent to clone my voice, for one hundred the three rd time.');
+    assert.equal(spokenForm('I & consent'), 'I consent.');
   });
 
   test('numbers to words', () => {

@@ -41,12 +41,13 @@ export function parseSentence(text: string): SentenceWord[] {
 
 /**
  * The sentence as the recognizer hears it, for a speech engine to read: the words of
- * parseSentence (numbers spelled out the same way, symbols dropped), with its sentence and
- * clause breaks kept as punctuation so the engine pauses where a person would.
+ * parseSentence (numbers spelled out the same way, symbols dropped; other words as written, so
+ * names keep their capitals), with its sentence and clause breaks kept as punctuation so the
+ * engine pauses where a person would.
  */
 export function spokenForm(text: string): string {
   return text.split(/(?<=[.!?])\s+|\n+/).map((sentence) => sentence.split(/(?<=[,;:])\s+/)
-    .map((clause) => parseSentence(clause).map((w) => w.text).join(' '))
+    .map((clause) => parseSentence(clause).map((w) => (w.text === normalizeToken(w.written) ? w.written : w.text)).join(' '))
     .filter(Boolean).join(', ')).filter(Boolean).join('. ') + '.';
 }
 
@@ -63,9 +64,14 @@ function isCapitalizedName(token: string): boolean {
   return /^\p{Lu}/u.test(token) && !/^I(['’]|$)/.test(token);
 }
 
+/** A token in dictionary form, before numbers are spelled out. */
+function normalizeToken(token: string): string {
+  return token.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/’/g, "'");
+}
+
 /** Normalizes a token into dictionary words: lowercase, no accents ("José" → "jose"), apostrophe unified, numbers as words. */
 function spellOut(token: string): string[] {
-  const lower = token.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/’/g, "'");
+  const lower = normalizeToken(token);
   if (/^\d+$/.test(lower)) return numberToWords(Number(lower));
   // Mixed letters and digits ("3rd", "mp3"): the digits are spoken separately.
   return lower.split(/(\d+)/).filter(Boolean).flatMap((part) => (/^\d+$/.test(part) ? numberToWords(Number(part)) : [part]));
