@@ -45,7 +45,7 @@
  *    the same reading or word shows on a reference (never below zero): that much is what the
  *    acoustic model hears in any synthetic voice saying the sentence right ('dain' for "Jane",
  *    'moyse' for "voice", the "I" after a sentence's pause), not what was said. Measured over 13
- *    espeak voices: correct sentences not verified 21/26 → 3/26; real speech unchanged (its
+ *    espeak voices: correct sentences not verified 21/26 → 4-5/26; real speech unchanged (its
  *    recordings are verified before references are needed). References can only take evidence
  *    away, so a recording verified without them is not rendered; renderings are kept for the
  *    last 8 sentences (a person records again after a refusal).
@@ -63,9 +63,9 @@
  *   for "kong") is left to the GOP: vowels vary with accent (a British "audio" fits "audia"
  *   better than the dictionary's American "audio").
  * - Where a synthetic voice says another word the way it says the written one, the references
- *   explain the gain away: British espeak "Alex Martin" for "Alex Morgan", en-us+m7 "Adam" for
- *   "Alex" (bench/RESULTS.md). The same references are what lets correct synthetic speech be
- *   verified at all.
+ *   explain the gain away: en-us+m7 "Adam" for "Alex" (nothing competes there), British espeak
+ *   "Alex Martin" for "Alex Morgan" comes close (bench/RESULTS.md). The same references are what
+ *   lets correct synthetic speech be verified at all.
  * - A short word left out of a short recording ("five six five" read as "five five").
  *
  * Alternatives that were measured and rejected:
