@@ -86,7 +86,7 @@ export interface ReferenceDecodes {
 }
 
 /** The competing readings of a recording's decodes (or of a reference's forced ones), with their raw gains. */
-export function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>, opts: { wholeWordsOnly?: boolean } = {}): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>, opts: { wholeWordsOnly?: boolean } = {}): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
   const { negations } = decodes.forced ? competingReadings(words, [], decodes.forced, decodes.negating ?? []) : { negations: [] };
   // The one-phone alignment scores about 10% worse than the whole-word one: a fallback for the recording only.
   const reference = opts.wholeWordsOnly ? decodes.forcedWords : decodes.forcedWords ?? decodes.forced;
