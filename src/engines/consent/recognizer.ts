@@ -117,7 +117,7 @@ import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pockets
 import {
   espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, spokenForm, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
-import { FUNCTION_WORDS, THRESHOLDS, decide, type Decodes, type ReferenceDecodes } from './scoring.js';
+import { FUNCTION_WORDS, decide, needsReferences, said, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
 export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
@@ -230,17 +230,20 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
       this.phoneLoop(dir, 'audio'),
     ]);
     const decodes: Decodes = { forced, forcedWords, negating, substituting, loop };
-    // References can only take evidence away (scoring.ts, excess): a recording verified without
-    // them, or one that does not hold the sentence at all, needs none.
+    // A recording verified without references, where no negation competed at all, or one that
+    // does not hold the sentence at all, needs none (scoring.ts, needsReferences).
     const first = decide(words, decodes, similar);
-    if (first.verdict === 'verified' || first.words === undefined || (first.score ?? -Infinity) < THRESHOLDS.sentenceMinGop) return first;
+    if (!needsReferences(first)) return first;
     // A sentence far longer than the recording (at six words a second) cannot be in it; its renderings would only cost time.
     if (words.length > (samples.length / SAMPLE_RATE) * 6) return first;
     try {
       decodes.references = await this.references(dir, text, words, decodes, similar, samples.length);
     } catch {
-      // Without references the verdict stands: it is not verified either way.
-      return first;
+      // Without references a verdict that is not verified stands; a verified one, with a negation
+      // whose time could not be measured, goes to an operator.
+      if (first.verdict !== 'verified') return first;
+      const { transcript: _, ...details } = first;
+      return { ...details, verdict: 'review', uncertain: [], reason: `An operator must review the recording: it may say ${said(first.negations!)}, and the check could not compare it with spoken references.` };
     }
     return decide(words, decodes, similar);
   }

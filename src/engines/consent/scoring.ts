@@ -35,13 +35,19 @@ export interface Thresholds {
   negationReview: number;
   /** ...and by more than this, heard (refused). */
   negationRefuse: number;
+  /**
+   * A competing negation whose words around it last this many frames (10 ms) longer than on the
+   * references (HeardNegation.extraFrames) is uncertain (review), and heard (refused) when it also
+   * fits the audio better than the sentence does.
+   */
+  negationExtraFrames: number;
   /** A competing similar-sounding word that fits the audio better by more than this is uncertain (review)... */
   similarReview: number;
   /** ...and by more than this, heard (refused). */
   similarRefuse: number;
 }
 export const THRESHOLDS: Thresholds = {
-  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000,
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10,
   similarReview: 400, similarRefuse: 1500,
 };
 
@@ -85,8 +91,13 @@ export interface ReferenceDecodes {
   loop: Segment[] | null;
 }
 
+/** A negation reading and where it lies: the sentence words before and after it (null at an end) and its frames [start, end). */
+interface NegationReading extends HeardNegation {
+  place: { previous: number | null; next: number | null; start: number; end: number };
+}
+
 /** The competing readings of a recording's decodes (or of a reference's forced ones), with their raw gains. */
-function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>, opts: { wholeWordsOnly?: boolean } = {}): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<Decodes, 'forced' | 'forcedWords' | 'negating' | 'substituting'>, opts: { wholeWordsOnly?: boolean } = {}): { negations: NegationReading[]; substitutions: HeardSubstitution[] } {
   const { negations } = decodes.forced ? competingReadings(words, [], decodes.forced, decodes.negating ?? []) : { negations: [] };
   // The one-phone alignment scores about 10% worse than the whole-word one: a fallback for the recording only.
   const reference = opts.wholeWordsOnly ? decodes.forcedWords : decodes.forcedWords ?? decodes.forced;
@@ -105,7 +116,7 @@ export function excess(r: { gain: number; reference?: number } | { shortfall: nu
 }
 
 /** Sets each reading's `reference`: the largest gain of the same reading on a reference rendering. */
-function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Decodes): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Decodes): { negations: NegationReading[]; substitutions: HeardSubstitution[] } {
   const own = readingsOf(words, similar, decodes);
   for (const ref of decodes.references ?? []) {
     const theirs = readingsOf(words, similar, ref, { wholeWordsOnly: true });
@@ -118,6 +129,16 @@ function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Dec
     pair(own.substitutions, theirs.substitutions, ref.substituting);
   }
   return own;
+}
+
+/**
+ * Whether references (recognizer.ts, step 6) could change a verdict reached without them: they
+ * explain away readings and shortfalls of a recording not verified, and they measure the time a
+ * chosen negation takes (extraFrames). A recording that does not hold the sentence needs none.
+ */
+export function needsReferences(first: ConsentResult): boolean {
+  if (first.words === undefined || !((first.score ?? -Infinity) >= THRESHOLDS.sentenceMinGop)) return false;
+  return first.verdict !== 'verified' || (first.negations?.length ?? 0) > 0;
 }
 
 export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[][] = [], tune = THRESHOLDS): ConsentResult {
@@ -133,16 +154,24 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
     const theirs = shortfallsOf(phoneGopsOf(words, ref.forced!, ref.loop!).map(mean));
     report.forEach((r, i) => { if (Number.isFinite(theirs[i])) r.reference = round(Math.max(r.reference ?? -Infinity, theirs[i])); });
   }
-  const { negations, substitutions } = withReferences(words, similar, decodes.references === undefined ? decodes : { ...decodes, references });
+  const readings = withReferences(words, similar, decodes.references === undefined ? decodes : { ...decodes, references });
+  const negations: HeardNegation[] = readings.negations.map(({ place, ...n }) => (references.length > 0 ? { ...n, extraFrames: extraFrames(words, forced, references, place) } : n));
+  const { substitutions } = readings;
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
   const quote = (ws: string[]) => ws.map((w) => `'${w}'`).join(', ');
-  const said = (ns: HeardNegation[]) => ns.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
   const heard = (ss: HeardSubstitution[]) => ss.map((s) => `'${s.said}' where the sentence says '${s.instead}'`).join(', ');
 
+  // A negation also counts when the time it takes is time the sentence does not account for (extraFrames).
+  const lengthened = (n: HeardNegation) => (n.extraFrames ?? 0) >= tune.negationExtraFrames;
   const clearNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationRefuse);
-  if (clearNegations.length > 0) {
-    return { verdict: 'refused', ...details, reason: `The recording says ${said(clearNegations)}, which the consent sentence does not; record the person saying the consent sentence exactly as written.` };
+  const extraSpeech = negations.filter((n) => !clearNegations.includes(n) && lengthened(n) && excess(n, tune.negationRefuse) > 0);
+  if (clearNegations.length > 0 || extraSpeech.length > 0) {
+    const parts = [
+      ...(clearNegations.length ? [`says ${said(clearNegations)}, which the consent sentence does not`] : []),
+      ...extraSpeech.map((n) => `has speech ${n.before ? `before '${n.before}'` : 'at the end'} that the consent sentence does not have (it sounds like '${n.said}')`),
+    ];
+    return { verdict: 'refused', ...details, reason: `The recording ${parts.join('; it ')}; record the person saying the consent sentence exactly as written.` };
   }
   if (!(score >= tune.sentenceMinGop)) return { verdict: 'refused', ...details, reason: 'The recording does not contain the consent sentence.' };
   const clearSubstitutions = substitutions.filter((s) => excess(s, tune.similarRefuse) > tune.similarRefuse);
@@ -155,7 +184,7 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   if (notHeard.length > 0) {
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
   }
-  const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview);
+  const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview || lengthened(n));
   const uncertainSubstitutions = substitutions.filter((s) => excess(s, tune.similarRefuse) > tune.similarReview);
   const unclear = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'review')).map((w) => w.written);
   const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
@@ -177,10 +206,10 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
  * re-aligned around it). A run of competing words with a negation in it is a negation; a
  * similar-sounding word alone in place of a sentence word is a substitution.
  */
-function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: Segment[], competing: Segment[]): { negations: HeardNegation[]; substitutions: HeardSubstitution[] } {
+function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: Segment[], competing: Segment[]): { negations: NegationReading[]; substitutions: HeardSubstitution[] } {
   const forcedPerFrame = perFrameScores(forced);
   const wordOf = competing.map((s) => parsePhoneToken(s.word)?.word ?? null);
-  const negations: HeardNegation[] = [];
+  const negations: NegationReading[] = [];
   const substitutions: HeardSubstitution[] = [];
   const spoken = (token: string) => {
     const similarWord = parseSimilarToken(token);
@@ -205,13 +234,52 @@ function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: S
     const run = competing.slice(i, end + 1).map((s) => spoken(s.word));
     if (run.some((r) => r.negation)) {
       // A negation in place of a word: the word after it in the path is not the next one of the sentence.
-      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, gain });
+      const place = { previous: previousWord, next: nextWord, start: competing[i].startFrame, end: competing[end].startFrame + competing[end].frames };
+      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, gain, place });
     } else {
       for (const r of run) substitutions.push({ said: r.text, instead: words[r.instead!].written, gain, frames: endFrame - startFrame });
     }
     i = end;
   }
   return { negations, substitutions };
+}
+
+/**
+ * The time a negation reading takes that the sentence does not account for: how many frames
+ * longer than on each reference rendering (its length scaled to the recording's) the sentence
+ * words around it last — the words the forced alignment puts in the negation's frames, and the
+ * words before and after it — at least 0 and at most the negation's own length; the least over
+ * the renderings (any voice that says those words that slowly explains them). On espeak-ng
+ * speech a word lasts at most 3 frames longer than on some rendering; a negation said adds its
+ * own length (bench/RESULTS.md). Real speech varies more (a word up to 36 frames longer), which is
+ * why only time where the competing decode heard a negation counts.
+ */
+function extraFrames(words: LexWord[], forced: Segment[], references: ReferenceDecodes[], place: NegationReading['place']): number {
+  const spans = wordSpans(words, forced);
+  const around = new Set<number>();
+  spans.forEach((span, i) => { if (span.start < place.end && span.end > place.start) around.add(i); });
+  if (place.previous !== null) around.add(place.previous);
+  if (place.next !== null) around.add(place.next);
+  const own = spans.map((span) => span.end - span.start);
+  const total = own.reduce((a, b) => a + b, 0);
+  const longer = references.map((ref) => {
+    const theirs = wordSpans(words, ref.forced!).map((span) => span.end - span.start);
+    const scale = total / theirs.reduce((a, b) => a + b, 0);
+    return [...around].reduce((sum, i) => sum + own[i] - theirs[i] * scale, 0);
+  });
+  return Math.round(Math.max(0, Math.min(place.end - place.start, ...longer)));
+}
+
+/** The frames [start, end) of each word in a one-phone alignment. */
+function wordSpans(words: LexWord[], forced: Segment[]): Array<{ start: number; end: number }> {
+  const spans = words.map(() => ({ start: Infinity, end: -Infinity }));
+  for (const segment of forced) {
+    const phone = parsePhoneToken(segment.word);
+    if (!phone) continue;
+    spans[phone.word].start = Math.min(spans[phone.word].start, segment.startFrame);
+    spans[phone.word].end = Math.max(spans[phone.word].end, segment.startFrame + segment.frames);
+  }
+  return spans;
 }
 
 /** Goodness of pronunciation of each phone of each word: (forced − loop score) per frame. */
@@ -239,6 +307,11 @@ function perFrameScores(segments: Segment[]): number[] {
   const perFrame: number[] = [];
   for (const s of segments) for (let f = s.startFrame; f < s.startFrame + s.frames; f++) perFrame[f] = s.score / s.frames;
   return perFrame;
+}
+
+/** "'do not' before 'consent', 'no' at the end". */
+export function said(negations: HeardNegation[]): string {
+  return negations.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
 }
 
 function round(x: number): number {

@@ -55,6 +55,12 @@ export interface HeardNegation {
    * they were made: the check judges `gain − reference` (scoring.ts, excess).
    */
   reference?: number;
+  /**
+   * When references were made: how many frames (10 ms) the sentence words on either side of it
+   * last longer than the references say them, up to the negation's own length: time the sentence
+   * does not account for.
+   */
+  extraFrames?: number;
 }
 
 /** A word that sounds like a word of the sentence, which the competing decode heard in its place. */
