@@ -167,6 +167,27 @@ describe('consent sentence parsing', () => {
     assert.equal(review.verdict, 'review');
     assert.match(review.reason, /may say 'do not' before 'consent'/);
   });
+
+  test('a word that carries meaning said in far less time than the references say it goes to review', () => {
+    const texts = ['i', 'am', 'alex', 'today', 'here'];
+    const words = texts.map((text, i) => ({ text, written: text === 'alex' ? 'Alex' : text, isName: text === 'alex', prons: [['AY', 'AE', 'L', 'T', 'HH'][i]], guessed: false }));
+    const segments = (lengths: number[]) => {
+      let at = 0;
+      return lengths.map((frames, i) => ({ word: `w${i}p0k0`, startFrame: (at += frames) - frames, frames, score: -10 * frames }));
+    };
+    const decodes = (lengths: number[]) => ({ forced: segments(lengths), forcedWords: null, negating: null, substituting: null, loop: [{ word: 'ph_loop', startFrame: 0, frames: lengths.reduce((a, b) => a + b), score: -10 * lengths.reduce((a, b) => a + b) }] });
+    const reference = decodes([20, 20, 40, 40, 40]);
+    // "Alex" in 16 frames where the references take 40 (at the same pace): 0.4 of the time.
+    const squeezed = decide(words, { ...decodes([26, 26, 16, 46, 46]), references: [reference] });
+    assert.equal(squeezed.verdict, 'review', squeezed.reason);
+    assert.deepEqual(squeezed.uncertain, ['Alex']);
+    assert.equal(squeezed.words?.[2].pace, 0.4);
+    assert.match(squeezed.reason, /'Alex' took far less time than it takes to say/);
+    // Function words are not judged by their pace ("am" in 10 frames), and 0.75 of the time is a pace people speak at.
+    const quick = decide(words, { ...decodes([22, 10, 30, 48, 50]), references: [reference] });
+    assert.equal(quick.verdict, 'verified', quick.reason);
+    assert.equal(quick.words?.[1].pace, undefined);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -356,11 +377,19 @@ describe('consent corpus: every word that carries meaning is verified', () => {
 
   // The acoustic model barely hears "do not" in this voice (gain 170, below any limit): the check
   // catches it by the time it takes, which the references do not account for.
-  test('espeak en-us+m7: "I do not consent" is refused by the time "do not" takes', async () => {
-    const c = SYNTHETIC_CASES.find((x) => x.id === 'jane-not')!;
-    const r = await recognizer.check(await synthesize(engine, dir, c, { voice: 'en-us+m7' }), c.text);
+  // The same voice says "Adam" so that it fits "Alex" as well as the written name, but in half the time.
+  test('espeak en-us+m7: "I do not consent" is refused by the time "do not" takes; "Adam" for "Alex" is not verified, by its pace', async () => {
+    const negated = SYNTHETIC_CASES.find((x) => x.id === 'jane-not')!;
+    const r = await recognizer.check(await synthesize(engine, dir, negated, { voice: 'en-us+m7' }), negated.text);
     assert.equal(r.verdict, 'refused', describeResult(r));
     assert.ok(r.negations?.some((n) => n.before === 'consent' && (n.extraFrames ?? 0) >= 10), JSON.stringify(r.negations));
+
+    const other = SYNTHETIC_CASES.find((x) => x.id === 'adam-morgan')!;
+    const a = await recognizer.check(await synthesize(engine, dir, other, { voice: 'en-us+m7' }), other.text);
+    assert.notEqual(a.verdict, 'verified', describeResult(a));
+    const alex = a.words?.find((w) => w.written === 'Alex');
+    assert.ok(alex?.pace !== undefined && alex.pace < 0.6, JSON.stringify(alex));
+    assert.ok(a.uncertain?.includes('Alex') || a.notHeard?.includes('Alex'), describeResult(a));
   });
 
   // Voices that are not among the references' (REFERENCE_VOICES), so no reference is the same audio.

@@ -33,6 +33,18 @@ export const JANE = 'I am Jane Doe. I consent guiji clone my avatar for the synt
 export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'alex', cls: 'correct', text: ALEX, spoken: ALEX },
   { id: 'jane', cls: 'correct', text: JANE, spoken: JANE },
+  // More correct sentences, so each voice's false refusals are counted over ten: names from several
+  // languages, other companies in the API's sentence, and other sentence shapes.
+  ...[
+    'I am Maria Garcia. I consent guiji clone my voice for the synthesis of audio.',
+    'I am Wei Zhang. I consent guiji clone my avatar for the synthesis of video.',
+    'I am Priya Patel. I consent Acme Studio clone my voice for the synthesis of audio.',
+    'I am Oliver Brown. I consent to clone my avatar for the synthesis of video.',
+    "I am Sarah O'Connor. I consent guiji clone my voice for the synthesis of audio.",
+    'I am Kenji Tanaka. I consent Northwind Media clone my avatar for the synthesis of video.',
+    'My name is Ahmed Hassan. I consent to the cloning of my voice for audio synthesis.',
+    'I am Emily Johnson, and I consent guiji clone my avatar for the synthesis of video.',
+  ].map((text, k) => ({ id: `correct-${k + 3}`, cls: 'correct' as const, text, spoken: text })),
   { id: 'do-not', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I do not consent to clone my voice for the synthesis of audio.' },
   { id: 'never', cls: 'negation', text: ALEX, spoken: 'I am Alex Morgan. I never consent to clone my voice for the synthesis of audio.' },
   { id: 'dont', cls: 'negation', text: ALEX, spoken: "I am Alex Morgan. I don't consent to clone my voice for the synthesis of audio." },

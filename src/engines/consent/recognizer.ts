@@ -117,7 +117,7 @@ import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pockets
 import {
   espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, spokenForm, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
-import { FUNCTION_WORDS, decide, needsReferences, said, type Decodes, type ReferenceDecodes } from './scoring.js';
+import { carriesMeaning, decide, needsReferences, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
 
 export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, HeardSubstitution, HeardWord } from './types.js';
@@ -230,8 +230,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
       this.phoneLoop(dir, 'audio'),
     ]);
     const decodes: Decodes = { forced, forcedWords, negating, substituting, loop };
-    // A recording verified without references, where no negation competed at all, or one that
-    // does not hold the sentence at all, needs none (scoring.ts, needsReferences).
+    // A recording that does not hold the sentence at all needs no references (scoring.ts, needsReferences).
     const first = decide(words, decodes, similar);
     if (!needsReferences(first)) return first;
     // A sentence far longer than the recording (at six words a second) cannot be in it; its renderings would only cost time.
@@ -239,11 +238,11 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     try {
       decodes.references = await this.references(dir, text, words, decodes, similar, samples.length);
     } catch {
-      // Without references a verdict that is not verified stands; a verified one, with a negation
-      // whose time could not be measured, goes to an operator.
+      // Without references a verdict that is not verified stands; a verified one goes to an
+      // operator, since what only references show (a negation's time, a word's pace) is unknown.
       if (first.verdict !== 'verified') return first;
       const { transcript: _, ...details } = first;
-      return { ...details, verdict: 'review', uncertain: [], reason: `An operator must review the recording: it may say ${said(first.negations!)}, and the check could not compare it with spoken references.` };
+      return { ...details, verdict: 'review', uncertain: [], reason: 'An operator must review the recording: the check could not compare it with spoken references of the sentence.' };
     }
     return decide(words, decodes, similar);
   }
@@ -324,7 +323,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
    * dictionary words that sound most like it (SIMILAR); none for the others.
    */
   private async similar(words: LexWord[]): Promise<SimilarWord[][]> {
-    const checked = words.map((w) => w.isName || !FUNCTION_WORDS.has(w.text));
+    const checked = words.map(carriesMeaning);
     const found = await similarWords(this.model.dict, words.filter((_, i) => checked[i]), SIMILAR);
     let k = 0;
     return words.map((_, i) => (checked[i] ? found[k++] : []));

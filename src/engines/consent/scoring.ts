@@ -41,13 +41,18 @@ export interface Thresholds {
    * fits the audio better than the sentence does.
    */
   negationExtraFrames: number;
+  /**
+   * A word that carries meaning said in less than this fraction of the time the quickest reference
+   * takes (at the recording's pace, HeardWord.pace) is uncertain (review).
+   */
+  minPace: number;
   /** A competing similar-sounding word that fits the audio better by more than this is uncertain (review)... */
   similarReview: number;
   /** ...and by more than this, heard (refused). */
   similarRefuse: number;
 }
 export const THRESHOLDS: Thresholds = {
-  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10,
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10, minPace: 0.6,
   similarReview: 400, similarRefuse: 1500,
 };
 
@@ -57,6 +62,11 @@ export const THRESHOLDS: Thresholds = {
  * checked separately.
  */
 export const FUNCTION_WORDS = new Set('a an the i am is are was be been of to for and or in on at by with my your his her he she it we they me us them had have has than then there how much might more still do'.split(' '));
+
+/** Words checked against close words and for their pace: a name's, and any other than a function word. */
+export function carriesMeaning(w: { text: string; isName: boolean }): boolean {
+  return w.isName || !FUNCTION_WORDS.has(w.text);
+}
 
 /** The recording against the sentence: which words were heard, which were unclear, and which negations competed. */
 /** The decodes of one recording (recognizer.ts): null where the search found no path. */
@@ -132,13 +142,14 @@ function withReferences(words: LexWord[], similar: SimilarWord[][], decodes: Dec
 }
 
 /**
- * Whether references (recognizer.ts, step 6) could change a verdict reached without them: they
- * explain away readings and shortfalls of a recording not verified, and they measure the time a
- * chosen negation takes (extraFrames). A recording that does not hold the sentence needs none.
+ * Whether references (recognizer.ts, step 6) are worth making for a verdict reached without them:
+ * for any recording that holds the sentence. They explain away readings and shortfalls that any
+ * synthetic voice saying the sentence right shows, and they measure what only a comparison
+ * shows: the time a chosen negation takes (extraFrames) and each word's pace. A recording that
+ * does not hold the sentence at all is refused without them.
  */
 export function needsReferences(first: ConsentResult): boolean {
-  if (first.words === undefined || !((first.score ?? -Infinity) >= THRESHOLDS.sentenceMinGop)) return false;
-  return first.verdict !== 'verified' || (first.negations?.length ?? 0) > 0;
+  return first.words !== undefined && (first.score ?? -Infinity) >= THRESHOLDS.sentenceMinGop;
 }
 
 export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[][] = [], tune = THRESHOLDS): ConsentResult {
@@ -155,7 +166,10 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
     report.forEach((r, i) => { if (Number.isFinite(theirs[i])) r.reference = round(Math.max(r.reference ?? -Infinity, theirs[i])); });
   }
   const readings = withReferences(words, similar, decodes.references === undefined ? decodes : { ...decodes, references });
-  const negations: HeardNegation[] = readings.negations.map(({ place, ...n }) => (references.length > 0 ? { ...n, extraFrames: extraFrames(words, forced, references, place) } : n));
+  const lengths = references.length > 0 ? wordLengths(words, forced, references) : null;
+  const negations: HeardNegation[] = readings.negations.map(({ place, ...n }) => (lengths ? { ...n, extraFrames: extraFrames(lengths, place) } : n));
+  // A word that carries meaning said in far less time than any reference says it was squeezed in by the alignment: something shorter was said.
+  if (lengths) report.forEach((r, i) => { if (carriesMeaning(words[i])) r.pace = round(lengths.own[i] / Math.min(...lengths.theirs.map((t) => t[i])) * 100) / 100; });
   const { substitutions } = readings;
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
@@ -187,10 +201,12 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview || lengthened(n));
   const uncertainSubstitutions = substitutions.filter((s) => excess(s, tune.similarRefuse) > tune.similarReview);
   const unclear = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'review')).map((w) => w.written);
-  const uncertain = [...new Set([...unclear, ...uncertainSubstitutions.map((s) => s.instead)])];
+  const hurried = words.filter((w, i) => !unclear.includes(w.written) && (report[i].pace ?? Infinity) < tune.minPace).map((w) => w.written);
+  const uncertain = [...new Set([...unclear, ...hurried, ...uncertainSubstitutions.map((s) => s.instead)])];
   if (uncertain.length > 0 || uncertainNegations.length > 0) {
     const parts = [
       ...(unclear.length ? [`${quote(unclear)} could not be heard clearly`] : []),
+      ...(hurried.length ? [`${quote(hurried)} took far less time than ${hurried.length > 1 ? 'they take' : 'it takes'} to say (another word may have been said)`] : []),
       ...(uncertainSubstitutions.length ? [`it may say ${heard(uncertainSubstitutions)}`] : []),
       ...(uncertainNegations.length ? [`it may say ${said(uncertainNegations)}`] : []),
     ];
@@ -244,29 +260,41 @@ function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: S
   return { negations, substitutions };
 }
 
-/**
- * The time a negation reading takes that the sentence does not account for: how many frames
- * longer than on each reference rendering (its length scaled to the recording's) the sentence
- * words around it last — the words the forced alignment puts in the negation's frames, and the
- * words before and after it — at least 0 and at most the negation's own length; the least over
- * the renderings (any voice that says those words that slowly explains them). On espeak-ng
- * speech a word lasts at most 3 frames longer than on some rendering; a negation said adds its
- * own length (bench/RESULTS.md). Real speech varies more (a word up to 36 frames longer), which is
- * why only time where the competing decode heard a negation counts.
- */
-function extraFrames(words: LexWord[], forced: Segment[], references: ReferenceDecodes[], place: NegationReading['place']): number {
+/** Each word's frames in the recording's alignment, and on each reference rendering scaled to the recording's total. */
+interface WordLengths {
+  spans: Array<{ start: number; end: number }>;
+  own: number[];
+  theirs: number[][];
+}
+
+function wordLengths(words: LexWord[], forced: Segment[], references: ReferenceDecodes[]): WordLengths {
   const spans = wordSpans(words, forced);
-  const around = new Set<number>();
-  spans.forEach((span, i) => { if (span.start < place.end && span.end > place.start) around.add(i); });
-  if (place.previous !== null) around.add(place.previous);
-  if (place.next !== null) around.add(place.next);
   const own = spans.map((span) => span.end - span.start);
   const total = own.reduce((a, b) => a + b, 0);
-  const longer = references.map((ref) => {
-    const theirs = wordSpans(words, ref.forced!).map((span) => span.end - span.start);
-    const scale = total / theirs.reduce((a, b) => a + b, 0);
-    return [...around].reduce((sum, i) => sum + own[i] - theirs[i] * scale, 0);
+  const theirs = references.map((ref) => {
+    const lengths = wordSpans(words, ref.forced!).map((span) => span.end - span.start);
+    const scale = total / lengths.reduce((a, b) => a + b, 0);
+    return lengths.map((length) => length * scale);
   });
+  return { spans, own, theirs };
+}
+
+/**
+ * The time a negation reading takes that the sentence does not account for: how many frames
+ * longer than on each reference rendering (at the recording's pace) the sentence words around it
+ * last — the words the forced alignment puts in the negation's frames, and the words before and
+ * after it — at least 0 and at most the negation's own length; the least over the renderings
+ * (any voice that says those words that slowly explains them). Measured over 13 espeak voices
+ * (bench/RESULTS.md): on correct sentences a made-up negation gets at most 1 frame; a negation
+ * said, 12-50. Real speech varies more (a word up to 36 frames longer than on every rendering),
+ * which is why only time where the competing decode heard a negation counts.
+ */
+function extraFrames(lengths: WordLengths, place: NegationReading['place']): number {
+  const around = new Set<number>();
+  lengths.spans.forEach((span, i) => { if (span.start < place.end && span.end > place.start) around.add(i); });
+  if (place.previous !== null) around.add(place.previous);
+  if (place.next !== null) around.add(place.next);
+  const longer = lengths.theirs.map((theirs) => [...around].reduce((sum, i) => sum + lengths.own[i] - theirs[i], 0));
   return Math.round(Math.max(0, Math.min(place.end - place.start, ...longer)));
 }
 
@@ -310,7 +338,7 @@ function perFrameScores(segments: Segment[]): number[] {
 }
 
 /** "'do not' before 'consent', 'no' at the end". */
-export function said(negations: HeardNegation[]): string {
+function said(negations: HeardNegation[]): string {
   return negations.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
 }
 

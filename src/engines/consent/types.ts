@@ -41,6 +41,12 @@ export interface HeardWord {
   shortfall: number;
   /** The same word's shortfall on espeak-ng renderings of the written sentence (the largest): the check judges `shortfall − reference`. */
   reference?: number;
+  /**
+   * For a word that carries meaning, when references were made: its length over the quickest
+   * reference's (scaled to the recording's pace). Far below 1, the alignment squeezed the word
+   * into time where something shorter was said.
+   */
+  pace?: number;
 }
 
 /** A negation the competing decode heard, and how much better the audio fits with it. */
