@@ -37,7 +37,7 @@
  *    somewhat → review naming it. Function words ("of", "I") and words whose pronunciation is
  *    guessed from their spelling get looser limits. Audio too short to hold the sentence cannot
  *    be aligned at all: refused.
- * 6. References, when steps 4-5 did not verify the recording: espeak-ng speaks the written
+ * 6. References, for every recording that holds the sentence: espeak-ng speaks the written
  *    sentence in four voices (REFERENCE_VOICES: US and British, low and high), and each
  *    rendering is decoded as the recording was: aligned with the sentence and the phone loop (its
  *    words' shortfalls), and aligned with exactly the competing readings the recording's decodes
@@ -45,10 +45,22 @@
  *    the same reading or word shows on a reference (never below zero): that much is what the
  *    acoustic model hears in any synthetic voice saying the sentence right ('dain' for "Jane",
  *    'moyse' for "voice", the "I" after a sentence's pause), not what was said. Measured over 13
- *    espeak voices: correct sentences not verified 21/26 → 4-5/26; real speech unchanged (its
- *    recordings are verified before references are needed). References can only take evidence
- *    away, so a recording verified without them is not rendered; renderings are kept for the
- *    last 8 sentences (a person records again after a refusal).
+ *    espeak voices: correct sentences not verified 21/26 → 4-5/26; real speech unchanged.
+ *    Renderings are kept for the last 8 sentences (a person records again after a refusal).
+ * 7. Time, from the same references (each rendering's word lengths scaled to the recording's
+ *    total, scoring.ts): where the acoustic model cannot tell two readings apart by sound, the
+ *    time the words take still can.
+ *    - A negation the competing decode chose counts when the sentence words around it last
+ *      longer than on every reference, by ten frames or more (extraFrames): the time a negation
+ *      said takes. On correct espeak sentences a made-up negation gets at most 1 frame; said
+ *      negations get 12-50, including ones the acoustic model barely hears (en-us+m7 "do not",
+ *      gain 170; "No, I consent" between two sentences). Real speech lengthens words far more
+ *      freely (up to 36 frames beyond every reference), so time alone, without a negation chosen
+ *      in it, proves nothing.
+ *    - A word that carries meaning said in under 0.6 of the time the quickest reference takes
+ *      (pace) was squeezed in by the alignment where something shorter was said: review. On
+ *      correct speech the lowest pace measured is 0.71 (real "mister") and 0.84 (espeak); "Adam"
+ *      aligned as "Alex" takes 0.47-0.65.
 
  * Why whole words for close words: pocketsphinx gives a one-phone grammar token no triphone
  * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as
@@ -62,10 +74,10 @@
  *   phones to be offered, too close for the GOP). A word that differs only in its vowels ("king"
  *   for "kong") is left to the GOP: vowels vary with accent (a British "audio" fits "audia"
  *   better than the dictionary's American "audio").
- * - Where a synthetic voice says another word the way it says the written one, the references
- *   explain the gain away: en-us+m7 "Adam" for "Alex" (nothing competes there), British espeak
- *   "Alex Martin" for "Alex Morgan" comes close (bench/RESULTS.md). The same references are what
- *   lets correct synthetic speech be verified at all.
+ * - Where a synthetic voice says another word the way it says the written one and in about the
+ *   same time, the references explain the gain away: British espeak "Alex Martin" for "Alex
+ *   Morgan" comes close (bench/RESULTS.md). The same references are what lets correct synthetic
+ *   speech be verified at all.
  * - A short word left out of a short recording ("five six five" read as "five five").
  *
  * Alternatives that were measured and rejected:
@@ -91,7 +103,7 @@
  * Files: recognizer.ts (this: the public API and the five decodes of one check), audio.ts
  * (step 1), pronunciation.ts (step 2: sentence → words → pronunciations, close words),
  * grammar.ts (the FSG grammars), pocketsphinx.ts (running pocketsphinx_batch, parsing its output),
- * scoring.ts (steps 4-5, the verdict), types.ts (the result types).
+ * scoring.ts (steps 4-5 and 7, the verdict), types.ts (the result types).
  *
  * pocketsphinx 5prealpha (Debian's) quirks this code works around, each found by experiment:
  * - pocketsphinx_continuous splits the input at pauses and decodes each piece alone, so a
