@@ -87,6 +87,10 @@ describe('consent sentence parsing', () => {
     assert.equal(kept.speechMs, 1000);
     // 1 s of tone, a 150 ms pause and 50 ms at each end.
     assert.ok(Math.abs(kept.samples.length / rate - 1.25) < 0.02, `kept ${kept.samples.length / rate} s`);
+    // One flag per kept 10 ms frame: the tones are audible, the kept pause and the ends are not.
+    assert.equal(kept.audible.length, kept.samples.length / 160);
+    assert.equal(kept.audible.filter(Boolean).length, 100);
+    assert.deepEqual([kept.audible[0], kept.audible[10], kept.audible[60], kept.audible[70]], [false, true, false, true]);
     assert.equal(keepSpeech(silence(3000)).speechMs, 0);
   });
 
@@ -149,11 +153,11 @@ describe('consent sentence parsing', () => {
     assert.equal(alone.verdict, 'verified', alone.reason);
     assert.deepEqual(alone.negations, [{ said: 'do not', before: 'consent', gain: 40 }]);
 
-    // The references say "consent" in 40 frames: scaled to the recording's 230, "I" and "consent"
-    // take 18 frames more than they do, 18 of the negation's 20.
+    // The references say "consent" in 40 frames: scaled to the recording's 230 (46 a word), "I",
+    // "consent" and "to" take 12 frames more than they do.
     const heard = decide(words, { ...recording, references: [reference([40, 40, 40, 40, 40])] });
     assert.equal(heard.verdict, 'refused');
-    assert.equal(heard.negations?.[0].extraFrames, 18);
+    assert.equal(heard.negations?.[0].extraFrames, 12);
     assert.match(heard.reason, /has speech before 'consent' that the consent sentence does not have \(it sounds like 'do not'\)/);
 
     // A reference voice that says "consent" as slowly explains the time: verified again.
@@ -166,6 +170,12 @@ describe('consent sentence parsing', () => {
     const review = decide(words, { ...worse, references: [reference([40, 40, 40, 40, 40])] });
     assert.equal(review.verdict, 'review');
     assert.match(review.reason, /may say 'do not' before 'consent'/);
+
+    // What is left of a pause is no time for a negation: the same, with the negation's frames silent.
+    const audible = Array.from({ length: 230 }, (_, f) => f < 40 || f >= 60);
+    const pause = decide(words, { ...recording, audible, references: [reference([40, 40, 40, 40, 40])] });
+    assert.equal(pause.verdict, 'verified', pause.reason);
+    assert.equal(pause.negations?.[0].extraFrames, 0);
   });
 
   test('a word that carries meaning said in far less time than the references say it goes to review', () => {

@@ -19,14 +19,15 @@ const EDGE_FRAMES = 5;
 
 /**
  * Drops leading and trailing silence and shortens pauses to KEPT_PAUSE_FRAMES. A frame is speech
- * when it is well above the recording's noise floor and within 40 dB of its loud parts.
+ * when it is well above the recording's noise floor and within 40 dB of its loud parts; `audible`
+ * says which 10 ms frames of the kept samples are speech (the rest is what is left of pauses).
  */
-export function keepSpeech(samples: Int16Array): { samples: Int16Array; speechMs: number } {
+export function keepSpeech(samples: Int16Array): { samples: Int16Array; speechMs: number; audible: boolean[] } {
   const levels = frameLevels(samples);
   const threshold = speechThreshold(levels);
   const isSpeech = levels.map((db) => db > threshold);
   const first = isSpeech.indexOf(true);
-  if (first < 0) return { samples: new Int16Array(0), speechMs: 0 };
+  if (first < 0) return { samples: new Int16Array(0), speechMs: 0, audible: [] };
   const last = isSpeech.lastIndexOf(true);
   const kept: number[] = [];
   let silentRun: number[] = [];
@@ -39,7 +40,7 @@ export function keepSpeech(samples: Int16Array): { samples: Int16Array; speechMs
   kept.push(...silentRun.slice(0, EDGE_FRAMES));
   const out = new Int16Array(kept.length * FRAME);
   kept.forEach((f, i) => out.set(samples.subarray(f * FRAME, (f + 1) * FRAME), i * FRAME));
-  return { samples: out, speechMs: isSpeech.filter(Boolean).length * 10 };
+  return { samples: out, speechMs: isSpeech.filter(Boolean).length * 10, audible: kept.map((f) => isSpeech[f]) };
 }
 
 /** Keeps the two ends of a pause, so each neighbouring sound keeps its natural fade. */

@@ -224,14 +224,14 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
 
     const dir = await mkdtemp(path.join(tmpdir(), 'dhp-consent-'));
     try {
-      return await this.compare(dir, authorizeText, words, speech.samples);
+      return await this.compare(dir, authorizeText, words, speech.samples, speech.audible);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
   /** Steps 3-5 of the file comment, in scratch directory `dir`. */
-  private async compare(dir: string, text: string, words: LexWord[], samples: Int16Array): Promise<ConsentResult> {
+  private async compare(dir: string, text: string, words: LexWord[], samples: Int16Array, audible: boolean[]): Promise<ConsentResult> {
     await writeFile(path.join(dir, 'audio.raw'), pcmBytes(samples));
     const similar = await this.similar(words);
     const [forced, forcedWords, negating, substituting, loop] = await Promise.all([
@@ -241,7 +241,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
       this.align(dir, 'audio', 'substituting', words, new Map(), similar, true),
       this.phoneLoop(dir, 'audio'),
     ]);
-    const decodes: Decodes = { forced, forcedWords, negating, substituting, loop };
+    const decodes: Decodes = { forced, forcedWords, negating, substituting, loop, audible };
     // A recording that does not hold the sentence at all needs no references (scoring.ts, needsReferences).
     const first = decide(words, decodes, similar);
     if (!needsReferences(first)) return first;
