@@ -50,10 +50,11 @@
  * 7. Time, from the same references (each rendering's word lengths scaled to the recording's
  *    total, scoring.ts): where the acoustic model cannot tell two readings apart by sound, the
  *    time the words take still can.
- *    - A negation the competing decode chose counts when the sentence words around it last
- *      longer than on every reference, by ten frames or more (extraFrames): the time a negation
- *      said takes. On correct espeak sentences a made-up negation gets at most 1 frame; said
- *      negations get 12-50, including ones the acoustic model barely hears (en-us+m7 "do not",
+ *    - A negation the competing decode chose counts when the sentence words around it (one word
+ *      wider on each side, since the alignment shifts time across a pause) last longer than on
+ *      every reference, by ten audible frames or more (extraFrames): the time a negation said
+ *      takes. On correct espeak sentences a made-up negation gets at most 2 frames; said
+ *      negations mostly 11-42, including ones the acoustic model barely hears (en-us+m7 "do not",
  *      gain 170; "No, I consent" between two sentences). Real speech lengthens words far more
  *      freely (up to 36 frames beyond every reference), so time alone, without a negation chosen
  *      in it, proves nothing.

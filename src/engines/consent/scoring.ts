@@ -175,7 +175,7 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   const lengths = references.length > 0 ? wordLengths(words, forced, references) : null;
   const negations: HeardNegation[] = readings.negations.map(({ place, ...n }) => (lengths ? { ...n, extraFrames: extraFrames(lengths, decodes.audible, place) } : n));
   // A word that carries meaning said in far less time than any reference says it was squeezed in by the alignment: something shorter was said.
-  if (lengths) report.forEach((r, i) => { if (carriesMeaning(words[i])) r.pace = round(lengths.own[i] / Math.min(...lengths.theirs.map((t) => t[i])) * 100) / 100; });
+  if (lengths) report.forEach((r, i) => { if (carriesMeaning(words[i])) r.pace = Math.round((lengths.own[i] / Math.min(...lengths.theirs.map((t) => t[i]))) * 100) / 100; });
   const { substitutions } = readings;
   const score = round(mean(phoneGops.flat()));
   const details = { score, words: report, negations, substitutions };
@@ -290,13 +290,13 @@ function wordLengths(words: LexWord[], forced: Segment[], references: ReferenceD
 /**
  * The time a negation reading takes that the sentence does not account for: how many frames
  * longer than on each reference rendering (at the recording's pace) the sentence words around it
- * last — the words the forced alignment puts in the negation's frames, and the words before and
- * after it — at least 0 and at most the negation's own audible frames (what is left of a pause is
- * no time for a negation); the least over the renderings
- * (any voice that says those words that slowly explains them). Measured over 13 espeak voices
- * (bench/RESULTS.md): on correct sentences a made-up negation gets at most 1 frame; a negation
- * said, 12-50. Real speech varies more (a word up to 36 frames longer than on every rendering),
- * which is why only time where the competing decode heard a negation counts.
+ * last — the words the forced alignment puts in the negation's frames, the words before and after
+ * it, and one more on either side — at least 0 and at most the negation's own audible frames
+ * (what is left of a pause is no time for a negation); the least over the renderings (any voice
+ * that says those words that slowly explains them). Measured over 13 espeak voices and real
+ * speech in bench/RESULTS.md. Real speech varies more than synthetic speech (a word up to 36
+ * frames longer than on every rendering), which is why only time where the competing decode heard
+ * a negation counts.
  */
 function extraFrames(lengths: WordLengths, audible: boolean[] | undefined, place: NegationReading['place']): number {
   const around = new Set<number>();
