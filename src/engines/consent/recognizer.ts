@@ -45,7 +45,7 @@
  *    the same reading or word shows on a reference (never below zero): that much is what the
  *    acoustic model hears in any synthetic voice saying the sentence right ('dain' for "Jane",
  *    'moyse' for "voice", the "I" after a sentence's pause), not what was said. Measured over 13
- *    espeak voices: correct sentences not verified 21/26 → 4-5/26; real speech unchanged.
+ *    espeak voices: correct sentences not verified 21/26 → 4-5/26 (1/26 with step 7's changes).
  *    Renderings are kept for the last 8 sentences (a person records again after a refusal).
  * 7. Time, from the same references (each rendering's word lengths scaled to the recording's
  *    total, scoring.ts): where the acoustic model cannot tell two readings apart by sound, the
@@ -53,15 +53,15 @@
  *    - A negation the competing decode chose counts when the sentence words around it (one word
  *      wider on each side, since the alignment shifts time across a pause) last longer than on
  *      every reference, by ten audible frames or more (extraFrames): the time a negation said
- *      takes. On correct espeak sentences a made-up negation gets at most 2 frames; said
- *      negations mostly 11-42, including ones the acoustic model barely hears (en-us+m7 "do not",
- *      gain 170; "No, I consent" between two sentences). Real speech lengthens words far more
+ *      takes. On correct speech a made-up negation gets at most 9 frames (0 on real speech);
+ *      said negations a median 21, including ones the acoustic model barely hears (en-us+m7
+ *      "do not", gain 170: 20 frames; "No, I consent" between two sentences: 31). Real speech lengthens words far more
  *      freely (up to 36 frames beyond every reference), so time alone, without a negation chosen
  *      in it, proves nothing.
  *    - A word that carries meaning said in under 0.6 of the time the quickest reference takes
  *      (pace) was squeezed in by the alignment where something shorter was said: review. On
- *      correct speech the lowest pace measured is 0.71 (real "mister") and 0.84 (espeak); "Adam"
- *      aligned as "Alex" takes 0.47-0.65.
+ *      correct speech the lowest pace measured is 0.66 (real "five") and 0.77 (espeak); "Adam"
+ *      aligned as "Alex" takes 0.48-0.59, a word left out 0.42-0.59.
 
  * Why whole words for close words: pocketsphinx gives a one-phone grammar token no triphone
  * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as
