@@ -55,9 +55,9 @@
  *      every reference, by ten audible frames or more (extraFrames): the time a negation said
  *      takes. On correct speech a made-up negation gets at most 9 frames (0 on real speech);
  *      said negations a median 21, including ones the acoustic model barely hears (en-us+m7
- *      "do not", gain 170: 20 frames; "No, I consent" between two sentences: 31). Real speech lengthens words far more
- *      freely (up to 36 frames beyond every reference), so time alone, without a negation chosen
- *      in it, proves nothing.
+ *      "do not", gain 170: 20 frames; "No, I consent" between two sentences: 31). Real speech
+ *      lengthens words far more freely (up to 36 frames beyond every reference), so time alone,
+ *      without a negation chosen in it, proves nothing.
  *    - A word that carries meaning said in under 0.6 of the time the quickest reference takes
  *      (pace) was squeezed in by the alignment where something shorter was said: review. On
  *      correct speech the lowest pace measured is 0.66 (real "five") and 0.77 (espeak); "Adam"
