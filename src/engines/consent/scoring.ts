@@ -167,9 +167,12 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   const shortfalls = shortfallsOf(wordGops);
   const report: HeardWord[] = words.map((w, i) => ({ written: w.written, gop: round(wordGops[i]), shortfall: round(shortfalls[i]) }));
   // A rendering that does not itself fit the sentence (the engine read something else) explains nothing.
-  const references = (decodes.references ?? []).filter((ref) => ref.forced && ref.loop && mean(phoneGopsOf(words, ref.forced, ref.loop).flat()) >= tune.sentenceMinGop);
-  for (const ref of references) {
-    const theirs = shortfallsOf(phoneGopsOf(words, ref.forced!, ref.loop!).map(mean));
+  const fitting = (decodes.references ?? [])
+    .map((ref) => ({ ref, gops: ref.forced && ref.loop ? phoneGopsOf(words, ref.forced, ref.loop) : null }))
+    .filter(({ gops }) => gops && mean(gops.flat()) >= tune.sentenceMinGop);
+  const references = fitting.map(({ ref }) => ref);
+  for (const { gops } of fitting) {
+    const theirs = shortfallsOf(gops!.map(mean));
     report.forEach((r, i) => { if (Number.isFinite(theirs[i])) r.reference = round(Math.max(r.reference ?? -Infinity, theirs[i])); });
   }
   const readings = withReferences(words, similar, decodes.references === undefined ? decodes : { ...decodes, references });
@@ -300,10 +303,9 @@ function wordLengths(words: LexWord[], forced: Segment[], references: ReferenceD
  * a negation counts.
  */
 function extraFrames(lengths: WordLengths, audible: boolean[] | undefined, place: NegationReading['place']): number {
-  const around = new Set<number>();
-  lengths.spans.forEach((span, i) => { if (span.start < place.end && span.end > place.start) around.add(i); });
-  if (place.previous !== null) around.add(place.previous);
-  if (place.next !== null) around.add(place.next);
+  const around = lengths.spans.flatMap((span, i) => (span.start < place.end && span.end > place.start ? [i] : []));
+  if (place.previous !== null) around.push(place.previous);
+  if (place.next !== null) around.push(place.next);
   // And one word more on either side: across a pause the alignment may shift time from one word to the next.
   const first = Math.max(0, Math.min(...around) - 1);
   const last = Math.min(lengths.own.length - 1, Math.max(...around) + 1);
