@@ -10,6 +10,7 @@ import path from 'node:path';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { locateMediaTools } from '../../src/media/tools.js';
+import { publicVoices } from '../../src/services/catalog.js';
 
 /** What a recording is, relative to the sentence it is checked against. */
 export type ConsentClass = 'correct' | 'negation' | 'name' | 'content' | 'missing';
@@ -67,16 +68,24 @@ export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
 ];
 
-/** espeak-ng voices: US and UK English, male and female variants, and two speaking rates. */
-export const VOICES: Array<{ voice: string; rate?: number }> = [
+/** An espeak-ng voice, optionally at a speaking rate (words a minute) and pitch (0-100). */
+export interface CorpusVoice { voice: string; rate?: number; pitch?: number }
+
+/**
+ * espeak-ng voices: US and UK English, male and female variants, two speaking rates, and the
+ * platform's own English public voices (src/services/catalog.ts) as they speak: a client can make
+ * a consent recording with the platform's audio synthesis.
+ */
+export const VOICES: CorpusVoice[] = [
   { voice: 'en-us' }, { voice: 'en-us+m1' }, { voice: 'en-us+m3' }, { voice: 'en-us+m7' },
   { voice: 'en-us+f2' }, { voice: 'en-us+f3' }, { voice: 'en-us+f5' },
   { voice: 'en' }, { voice: 'en+m3' }, { voice: 'en+f3' }, { voice: 'en+f4' },
   { voice: 'en-us', rate: 140 }, { voice: 'en-us+f3', rate: 210 },
+  ...publicVoices.filter((v) => v.languages.includes('en')).map(({ profile: { voice, rate, pitch } }) => ({ voice, rate, pitch })),
 ];
 
-export function voiceName(v: { voice: string; rate?: number }): string {
-  return v.rate ? `${v.voice}@${v.rate}` : v.voice;
+export function voiceName(v: CorpusVoice): string {
+  return `${v.voice}${v.rate ? `@${v.rate}` : ''}${v.pitch !== undefined ? `^${v.pitch}` : ''}`;
 }
 
 /** Real recordings: each checked against its transcript and against altered transcripts. */
@@ -125,11 +134,11 @@ export function realCases(): RealCase[] {
  * Speaks `spoken` with `voice` and converts it as the consent service converts downloads; cached
  * in `dir` by voice and case id, since espeak output for the same input is nearly identical.
  */
-export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCase, v: { voice: string; rate?: number }): Promise<string> {
+export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCase, v: CorpusVoice): Promise<string> {
   const target = path.join(dir, `${voiceName(v).replace(/[^\w.@-]/g, '_')}--${c.id}.wav`);
   if (existsSync(target)) return target;
   mkdirSync(dir, { recursive: true });
-  const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate });
+  const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate, pitch: v.pitch });
   const source = `${target}.src.wav`;
   writeFileSync(source, wav);
   await toWav16kMono(await locateMediaTools(), source, target);

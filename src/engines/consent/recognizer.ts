@@ -38,7 +38,7 @@
  *    guessed from their spelling get looser limits. Audio too short to hold the sentence cannot
  *    be aligned at all: refused.
  * 6. References, for every recording that holds the sentence: espeak-ng speaks the written
- *    sentence in four voices (REFERENCE_VOICES: US and British, low and high), and each
+ *    sentence in six voices (REFERENCE_VOICES: US, British and RP English, low and high), and each
  *    rendering is decoded as the recording was: aligned with the sentence and the phone loop (its
  *    words' shortfalls), and aligned with exactly the competing readings the recording's decodes
  *    chose (pathGrammar). A reading's gain, or a word's shortfall, counts only beyond the largest
@@ -62,6 +62,11 @@
  *      (pace) was squeezed in by the alignment where something shorter was said: review. On
  *      correct speech the lowest pace measured is 0.66 (real "five") and 0.77 (espeak); "Adam"
  *      aligned as "Alex" takes 0.48-0.59, a word left out 0.42-0.59.
+ *    - A word that carries meaning both faint (25 below the typical word beyond its references,
+ *      where alone 45 is needed) and quick (under 0.85 of the quickest reference's time): review.
+ *      Correct speech shows one or the other, never both (faint words at most 9 when under 0.9 of
+ *      the time); a word left out that the alignment gives a sliver of its neighbours shows both
+ *      ("I to clone my voice" in en-us+f2: 44 below, 0.73 of the time, verified before).
 
  * Why whole words for close words: pocketsphinx gives a one-phone grammar token no triphone
  * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as
@@ -377,9 +382,12 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
 
 /**
  * espeak-ng voices that speak the written sentence as references for a recording's competing
- * readings (recognizer.ts, references): US and British English, low and high pitched.
+ * readings (recognizer.ts, references): US English, British English and Received Pronunciation
+ * (the accent of the platform's British public voices, src/services/catalog.ts), low and high
+ * pitched. Without the last two, the platform's own British voices saying the sentence right went
+ * to review 16 times in 20 ('clim' and 'glen' for an RP "clone"; bench/RESULTS.md).
  */
-export const REFERENCE_VOICES: readonly string[] = ['en-us', 'en-us+f3', 'en', 'en+f4'];
+export const REFERENCE_VOICES: readonly string[] = ['en-us', 'en-us+f3', 'en', 'en+f4', 'en-gb-x-rp', 'en-gb-x-rp+f2'];
 
 function refused(reason: string): ConsentResult {
   return { verdict: 'refused', reason };

@@ -23,7 +23,10 @@ import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from 
 // Time (recognizer.ts, step 7), over the same voices and real speech, correct → wrong: a chosen
 // negation's extraFrames 0 (real), at most 9 (espeak) → median 21, up to 42 for negations said
 // (two of them caught by it alone, at 20 and 31); a word's pace 0.66 (real), 0.77 (espeak) →
-// 0.48-0.59 for "Adam" aligned as "Alex", 0.42-0.59 for a word left out.
+// 0.48-0.59 for "Adam" aligned as "Alex", 0.42-0.59 for a word left out. Both at once, for a word
+// that carries meaning: correct speech under 0.9 of the references' time is at most 9 below the
+// typical word beyond its references (at most 20 at any pace); words left out 28-107 below at
+// 0.41-0.73 of the time.
 
 export interface Thresholds {
   sentenceMinGop: number;
@@ -50,13 +53,20 @@ export interface Thresholds {
    * takes (at the recording's pace, HeardWord.pace) is uncertain (review).
    */
   minPace: number;
+  /**
+   * A word that carries meaning both this far below the typical word (beyond its references) and
+   * said in less than `hurriedPace` of the quickest reference's time is uncertain (review): two
+   * weaker signs of a word left out that correct speech never shows together.
+   */
+  faintReview: number;
+  hurriedPace: number;
   /** A competing similar-sounding word that fits the audio better by more than this is uncertain (review)... */
   similarReview: number;
   /** ...and by more than this, heard (refused). */
   similarRefuse: number;
 }
 export const THRESHOLDS: Thresholds = {
-  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10, minPace: 0.6,
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10, minPace: 0.6, faintReview: 25, hurriedPace: 0.85,
   similarReview: 400, similarRefuse: 1500,
 };
 
@@ -213,12 +223,16 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview || lengthened(n));
   const uncertainSubstitutions = substitutions.filter((s) => excess(s) > tune.similarReview);
   const unclear = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'review')).map((w) => w.written);
-  const hurried = words.filter((w, i) => !unclear.includes(w.written) && (report[i].pace ?? Infinity) < tune.minPace).map((w) => w.written);
-  const uncertain = [...new Set([...unclear, ...hurried, ...uncertainSubstitutions.map((s) => s.instead)])];
+  const pace = (i: number) => report[i].pace ?? Infinity;
+  const hurried = words.filter((w, i) => !unclear.includes(w.written) && pace(i) < tune.minPace).map((w) => w.written);
+  // Faint and quick at once: a word left out, the alignment giving it a sliver of a neighbour (correct speech shows one or the other).
+  const faint = words.filter((w, i) => !unclear.includes(w.written) && !hurried.includes(w.written) && pace(i) < tune.hurriedPace && excess(report[i], tune.refuse) > tune.faintReview).map((w) => w.written);
+  const uncertain = [...new Set([...unclear, ...hurried, ...faint, ...uncertainSubstitutions.map((s) => s.instead)])];
   if (uncertain.length > 0 || uncertainNegations.length > 0) {
     const parts = [
       ...(unclear.length ? [`${quote(unclear)} could not be heard clearly`] : []),
       ...(hurried.length ? [`${quote(hurried)} took far less time than ${hurried.length > 1 ? 'they take' : 'it takes'} to say (another word may have been said)`] : []),
+      ...(faint.length ? [`${quote(faint)} ${faint.length > 1 ? 'were' : 'was'} heard only faintly and in less time than ${faint.length > 1 ? 'they take' : 'it takes'} to say (${faint.length > 1 ? 'they' : 'it'} may have been left out)`] : []),
       ...(uncertainSubstitutions.length ? [`it may say ${heard(uncertainSubstitutions)}`] : []),
       ...(uncertainNegations.length ? [`it may say ${said(uncertainNegations)}`] : []),
     ];
