@@ -34,7 +34,8 @@ function dhp(args: string[], opts: { env?: Record<string, string>; onStderr?: (s
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; opts.onStderr?.(err, (s) => child.kill(s)); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  // A safety net against a hung command, not a speed target: a training waits for its consent check (six spoken references) and the face analysis, slow on a loaded machine.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
   return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); }));
 }
 
