@@ -432,10 +432,12 @@ describe('consent corpus: every word that carries meaning is verified', () => {
   // (src/services/catalog.ts), at their pitch and rate. The British ones speak Received
   // Pronunciation, which the acoustic model hears as 'clim' or 'glen' for "clone" unless a reference
   // speaks it too (16 of their 20 correct sentences went to review before; bench/RESULTS.md).
-  // "I am Alex Morgan. ..." sits at the review limit in both British voices ('clim' for "clone"
-  // 259-442 beyond the references, 'amyx' for "Alex" 384, against a limit of 400: espeak's
-  // renderings differ a little from call to call), hence at most 2 of the 8 not verified.
-  test('the platform\'s own English voices: "I do not consent" is not verified; the British ones verify the sentence, at most 2 in 8 not', async () => {
+  // Some sentences sit near the review limit in these voices ('clim' for "clone" 259-442 beyond
+  // the references, 'amyx' for "Alex" 384, against a limit of 400), and espeak renders the same
+  // text a little differently from call to call: over the bench's run and two runs of this test,
+  // 3 of 36 such checks went to review. At most 3 of 8 tells the RP references apart from none
+  // (16 of 20 went to review without them) without failing by chance.
+  test('the platform\'s own English voices: "I do not consent" is not verified; the British ones verify the sentence, at most 3 in 8 not', async () => {
     const english = VOICES.filter((v) => publicVoices.some((p) => p.languages.includes('en') && p.profile.voice === v.voice && p.profile.pitch === v.pitch));
     assert.equal(english.length, 4);
     const negated = SYNTHETIC_CASES.find((c) => c.id === 'do-not')!;
@@ -452,7 +454,7 @@ describe('consent corpus: every word that carries meaning is verified', () => {
       }
     }
     assert.equal(correct.length, 4);
-    assert.ok(notVerified.length <= 2, notVerified.join('\n'));
+    assert.ok(notVerified.length <= 3, notVerified.join('\n'));
   });
 });
 
