@@ -199,15 +199,15 @@ describe('consent sentence parsing', () => {
     const quick = decide(words, { ...decodes([22, 10, 30, 48, 50]), references: [reference] });
     assert.equal(quick.verdict, 'verified', quick.reason);
     assert.equal(quick.words?.[1].pace, undefined);
-    // Faint (30 below the typical word; alone, review starts at 45) at the same 0.75 of the time: a word left out.
-    const faint = decide(words, { ...decodes([22, 10, 30, 48, 50], [0, 0, 30]), references: [reference] });
+    // Faint (35 below the typical word; alone, review starts at 45) at the same 0.75 of the time: a word left out.
+    const faint = decide(words, { ...decodes([22, 10, 30, 48, 50], [0, 0, 35]), references: [reference] });
     assert.equal(faint.verdict, 'review', faint.reason);
     assert.deepEqual(faint.uncertain, ['Alex']);
     assert.match(faint.reason, /'Alex' was heard only faintly and in less time than it takes to say/);
     // As faint in its full time: verified.
-    const slowFaint = decide(words, { ...decodes([20, 20, 40, 40, 40], [0, 0, 30]), references: [reference] });
+    const slowFaint = decide(words, { ...decodes([20, 20, 40, 40, 40], [0, 0, 35]), references: [reference] });
     assert.equal(slowFaint.verdict, 'verified', slowFaint.reason);
-    assert.equal(slowFaint.words?.[2].shortfall, 30);
+    assert.equal(slowFaint.words?.[2].shortfall, 35);
   });
 });
 

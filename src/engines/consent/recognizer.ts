@@ -62,11 +62,12 @@
  *      (pace) was squeezed in by the alignment where something shorter was said: review. On
  *      correct speech the lowest pace measured is 0.66 (real "five") and 0.77 (espeak); "Adam"
  *      aligned as "Alex" takes 0.48-0.59, a word left out 0.42-0.59.
- *    - A word that carries meaning both faint (25 below the typical word beyond its references,
- *      where alone 45 is needed) and quick (under 0.85 of the quickest reference's time): review.
- *      Correct speech shows one or the other, never both (faint words at most 9 when under 0.9 of
- *      the time); a word left out that the alignment gives a sliver of its neighbours shows both
- *      ("I to clone my voice" in en-us+f2: 44 below, 0.73 of the time, verified before).
+ *    - A word that carries meaning both faint (30 below the typical word beyond its references,
+ *      where alone 45 is needed) and quick (under 0.78 of the quickest reference's time): review.
+ *      Correct espeak and real speech show one or the other, never both (faint words at most 9
+ *      when under 0.9 of the time); Flite voices, never tuned on, come closer (42 at 0.84, 26 at
+ *      0.80); a word left out that the alignment gives a sliver of its neighbours shows both ("I
+ *      to clone my voice" in en-us+f2: 44 below, 0.73 of the time, verified before).
 
  * Why whole words for close words: pocketsphinx gives a one-phone grammar token no triphone
  * context, so a sentence of one-phone tokens scores about 10% worse than the same sentence as

@@ -24,9 +24,10 @@ import type { ConsentResult, HeardNegation, HeardSubstitution, HeardWord } from 
 // negation's extraFrames 0 (real), at most 9 (espeak) → median 21, up to 42 for negations said
 // (two of them caught by it alone, at 20 and 31); a word's pace 0.66 (real), 0.77 (espeak) →
 // 0.48-0.59 for "Adam" aligned as "Alex", 0.42-0.59 for a word left out. Both at once, for a word
-// that carries meaning: correct speech under 0.9 of the references' time is at most 9 below the
-// typical word beyond its references (at most 20 at any pace); words left out 28-107 below at
-// 0.41-0.73 of the time.
+// that carries meaning: correct espeak and real speech under 0.9 of the references' time is at
+// most 9 below the typical word beyond its references (at most 20 at any pace), Flite voices 26
+// at 0.80 and 42 at 0.84; words left out 28-107 below at 0.41-0.73 of the time (44 at 0.73 the
+// only one the pace alone misses).
 
 export interface Thresholds {
   sentenceMinGop: number;
@@ -66,7 +67,7 @@ export interface Thresholds {
   similarRefuse: number;
 }
 export const THRESHOLDS: Thresholds = {
-  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10, minPace: 0.6, faintReview: 25, hurriedPace: 0.85,
+  sentenceMinGop: -50, review: 45, refuse: 75, functionOffset: 15, guessedOffset: 15, negationReview: 650, negationRefuse: 1000, negationExtraFrames: 10, minPace: 0.6, faintReview: 30, hurriedPace: 0.78,
   similarReview: 400, similarRefuse: 1500,
 };
 
