@@ -23,8 +23,7 @@ import { resampleTo16k } from '../../src/engines/consent/audio.js';
 import { NEGATIONS, pathGrammar } from '../../src/engines/consent/grammar.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
-import { SYNTHETIC_CASES, VOICES, realCases, synthesize, voiceName } from '../support/consent-corpus.js';
-import { publicVoices } from '../../src/services/catalog.js';
+import { PUBLIC_VOICES, SYNTHETIC_CASES, realCases, synthesize, voiceName } from '../support/consent-corpus.js';
 import { ffmpegBin } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -438,7 +437,7 @@ describe('consent corpus: every word that carries meaning is verified', () => {
   // 3 of 36 such checks went to review. At most 3 of 8 tells the RP references apart from none
   // (16 of 20 went to review without them) without failing by chance.
   test('the platform\'s own English voices: "I do not consent" is not verified; the British ones verify the sentence, at most 3 in 8 not', async () => {
-    const english = VOICES.filter((v) => publicVoices.some((p) => p.languages.includes('en') && p.profile.voice === v.voice && p.profile.pitch === v.pitch));
+    const english = PUBLIC_VOICES;
     assert.equal(english.length, 4);
     const negated = SYNTHETIC_CASES.find((c) => c.id === 'do-not')!;
     for (const v of english) {

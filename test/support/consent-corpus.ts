@@ -7,6 +7,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { VoiceProfile } from '../../src/engines/tts/engine.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { locateMediaTools } from '../../src/media/tools.js';
@@ -68,8 +69,11 @@ export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
 ];
 
-/** An espeak-ng voice, optionally at a speaking rate (words a minute) and pitch (0-100). */
-export interface CorpusVoice { voice: string; rate?: number; pitch?: number }
+/** An espeak-ng voice, optionally at a speaking rate and pitch (the TTS engine's own units). */
+export type CorpusVoice = Pick<VoiceProfile, 'voice' | 'rate' | 'pitch'>;
+
+/** The platform's own English public voices (src/services/catalog.ts) as they speak. */
+export const PUBLIC_VOICES: CorpusVoice[] = publicVoices.filter((v) => v.languages.includes('en')).map(({ profile: { voice, rate, pitch } }) => ({ voice, rate, pitch }));
 
 /**
  * espeak-ng voices: US and UK English, male and female variants, two speaking rates, and the
@@ -81,7 +85,7 @@ export const VOICES: CorpusVoice[] = [
   { voice: 'en-us+f2' }, { voice: 'en-us+f3' }, { voice: 'en-us+f5' },
   { voice: 'en' }, { voice: 'en+m3' }, { voice: 'en+f3' }, { voice: 'en+f4' },
   { voice: 'en-us', rate: 140 }, { voice: 'en-us+f3', rate: 210 },
-  ...publicVoices.filter((v) => v.languages.includes('en')).map(({ profile: { voice, rate, pitch } }) => ({ voice, rate, pitch })),
+  ...PUBLIC_VOICES,
 ];
 
 export function voiceName(v: CorpusVoice): string {
