@@ -14,13 +14,14 @@
 //   CONSENT_BENCH_CASES=alex,do-not    only these synthetic cases
 //   CONSENT_BENCH_RECOGNIZER=FILE      measure another recognizer module (e.g. an older version)
 //   CONSENT_BENCH_VERBOSE=1            print each result as it comes
+//   CONSENT_BENCH_FLITE=1              also Flite's voices (Debian's flite; out of sample: never tuned on), as flite:kal, ...
 
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PocketsphinxRecognizer, type ConsentResult } from '../src/engines/consent/recognizer.js';
 import { EspeakEngine } from '../src/engines/tts/espeak.js';
-import { SYNTHETIC_CASES, VOICES, realCases, synthesize, voiceName, type ConsentCase, type ConsentClass } from '../test/support/consent-corpus.js';
+import { FLITE_VOICES, SYNTHETIC_CASES, VOICES, realCases, synthesize, synthesizeFlite, voiceName, type ConsentCase, type ConsentClass } from '../test/support/consent-corpus.js';
 
 interface Row { source: string; c: ConsentCase; result: ConsentResult; ms: number }
 
@@ -44,6 +45,16 @@ for (const v of VOICES) {
   for (const c of SYNTHETIC_CASES) {
     if (only_cases && !only_cases.includes(c.id)) continue;
     work.push({ source: voiceName(v), c, file: () => synthesize(engine, cache, c, v) });
+  }
+}
+
+if (process.env.CONSENT_BENCH_FLITE) {
+  for (const voice of FLITE_VOICES) {
+    if (only && !only.includes(`flite:${voice}`)) continue;
+    for (const c of SYNTHETIC_CASES) {
+      if (only_cases && !only_cases.includes(c.id)) continue;
+      work.push({ source: `flite:${voice}`, c, file: () => synthesizeFlite(cache, c, voice) });
+    }
   }
 }
 

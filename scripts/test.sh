@@ -3,14 +3,15 @@
 #
 # The tests use real tools and refuse to skip when one is missing: Debian's pocketsphinx with its
 # US English model and test recordings (consent checks on real speech), a current ffmpeg (dhp
-# itself falls back to the one npm installs), and Chromium for the console's browser tests
+# itself falls back to the one npm installs), Flite (a second synthesizer whose voices the consent
+# tests use as out-of-sample speech), and Chromium for the console's browser tests
 # (driven by playwright-core, which downloads no browser). Installed only when missing, so a
 # second run installs nothing; needs root or sudo the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in pocketsphinx pocketsphinx-en-us pocketsphinx-testdata ffmpeg chromium; do
+for pkg in pocketsphinx pocketsphinx-en-us pocketsphinx-testdata ffmpeg chromium flite; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

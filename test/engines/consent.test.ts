@@ -23,7 +23,7 @@ import { resampleTo16k } from '../../src/engines/consent/audio.js';
 import { NEGATIONS, pathGrammar } from '../../src/engines/consent/grammar.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
-import { PUBLIC_VOICES, SYNTHETIC_CASES, realCases, synthesize, voiceName } from '../support/consent-corpus.js';
+import { ATTACKS, FLITE_VOICES, PUBLIC_VOICES, SYNTHETIC_CASES, realCases, synthesize, synthesizeFlite, voiceName } from '../support/consent-corpus.js';
 import { ffmpegBin } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -454,6 +454,45 @@ describe('consent corpus: every word that carries meaning is verified', () => {
     }
     assert.equal(correct.length, 4);
     assert.ok(notVerified.length <= 3, notVerified.join('\n'));
+  });
+
+  // Refusals a person (or an attacker) may phrase otherwise than the negations the grammar lists,
+  // on the API document's own sentences, each in one of the platform's English voices: "cannot",
+  // "won't", "will never", "do not give my consent", a refusal before or after the sentence, a
+  // negated name, "not for the synthesis", the sentence cut short. None was used for tuning.
+  test('refusals phrased otherwise, on the API document\'s sentences in the platform\'s own voices, are never verified; whatever is not verified says why', async () => {
+    assert.ok(ATTACKS.length >= 10);
+    const verified: string[] = [];
+    for (const [k, c] of ATTACKS.entries()) {
+      const v = PUBLIC_VOICES[k % PUBLIC_VOICES.length];
+      const r = await recognizer.check(await synthesize(engine, dir, c, v), c.text);
+      if (r.verdict === 'verified') verified.push(`${voiceName(v)} ${c.id}: ${c.spoken}`);
+      else assert.match(r.reason, /says '|has speech|not heard|does not contain|may say|could not be heard|took far less time|heard only faintly/, `${c.id}: ${r.reason}`);
+    }
+    assert.deepEqual(verified, []);
+  });
+
+  // Flite (Debian's flite) is another synthesizer, never used for tuning or as a reference: its
+  // voices are out of sample. Measured in bench/RESULTS.md over its five voices.
+  test('Flite, a synthesizer never tuned on: negations are never verified; correct sentences are, at most 1 in 8 not', async () => {
+    const negations = SYNTHETIC_CASES.filter((c) => c.cls === 'negation' && !ATTACKS.includes(c));
+    const verified: string[] = [];
+    for (const [k, voice] of FLITE_VOICES.entries()) {
+      for (const c of [negations[(2 * k) % negations.length], negations[(2 * k + 1) % negations.length]]) {
+        const r = await recognizer.check(await synthesizeFlite(dir, c, voice), c.text);
+        if (r.verdict === 'verified') verified.push(`flite ${voice} ${c.id}: ${c.spoken}`);
+      }
+    }
+    assert.deepEqual(verified, []);
+    const correct = SYNTHETIC_CASES.filter((c) => ['alex', 'jane', 'correct-3', 'correct-6'].includes(c.id));
+    const notVerified: string[] = [];
+    for (const voice of ['awb', 'rms']) {
+      for (const c of correct) {
+        const r = await recognizer.check(await synthesizeFlite(dir, c, voice), c.text);
+        if (r.verdict !== 'verified') notVerified.push(`flite ${voice} ${c.id}: ${describeResult(r)}`);
+      }
+    }
+    assert.ok(notVerified.length <= 1, notVerified.join('\n'));
   });
 });
 

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VoiceProfile } from '../../src/engines/tts/engine.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
+import { runTool } from '../../src/process/run-tool.js';
 import { toWav16kMono } from '../../src/media/ffmpeg.js';
 import { locateMediaTools } from '../../src/media/tools.js';
 import { publicVoices } from '../../src/services/catalog.js';
@@ -30,6 +31,40 @@ export const TESTDATA = '/usr/share/pocketsphinx/test/data';
 /** The sentence the issue used, and the fixtures' sentence (a pinyin word in it). */
 export const ALEX = 'I am Alex Morgan. I consent to clone my voice for the synthesis of audio.';
 export const JANE = 'I am Jane Doe. I consent guiji clone my avatar for the synthesis of video.';
+
+/** The API document's own consent sentences (avatar and voice), with a name. */
+const SPEC_VIDEO = 'I am John Smith. I consent guiji clone my avatar for the synthesis of video.';
+const SPEC_AUDIO = 'I am Li Wei. I consent guiji clone my voice for the synthesis of audio.';
+
+/**
+ * Refusals phrased otherwise than the corpus's negations, on the API document's sentences: a
+ * negation the grammar does not list ("cannot", "won't", "will never"), a refusal before or after
+ * the sentence, a negated name, a repeated "do not", and the sentence cut short. Never measured
+ * while tuning (first run Dec 5, sixth session; bench/RESULTS.md).
+ */
+export const ATTACKS: ConsentCase[] = [
+  { id: 'give', cls: 'negation', text: SPEC_VIDEO, spoken: 'I am John Smith. I do not give my consent guiji clone my avatar for the synthesis of video.' },
+  { id: 'will-never', cls: 'negation', text: SPEC_AUDIO, spoken: 'I am Li Wei. I will never consent guiji clone my voice for the synthesis of audio.' },
+  { id: 'cannot', cls: 'negation', text: SPEC_AUDIO, spoken: 'I am Li Wei. I cannot consent guiji clone my voice for the synthesis of audio.' },
+  { id: 'wont', cls: 'negation', text: SPEC_VIDEO, spoken: "I am John Smith. I won't consent guiji clone my avatar for the synthesis of video." },
+  { id: 'kidding', cls: 'negation', text: SPEC_VIDEO, spoken: `${SPEC_VIDEO} Just kidding, I do not.` },
+  { id: 'end-no', cls: 'negation', text: SPEC_AUDIO, spoken: `${SPEC_AUDIO} No.` },
+  { id: 'prefix', cls: 'negation', text: SPEC_VIDEO, spoken: `I do not agree. ${SPEC_VIDEO}` },
+  { id: 'not-name', cls: 'negation', text: SPEC_VIDEO, spoken: 'I am not John Smith. I consent guiji clone my avatar for the synthesis of video.' },
+  { id: 'not-for', cls: 'negation', text: SPEC_VIDEO, spoken: 'I am John Smith. I consent guiji clone my avatar, not for the synthesis of video.' },
+  { id: 'twice', cls: 'negation', text: SPEC_AUDIO, spoken: 'I am Li Wei. I do not, I do not consent guiji clone my voice for the synthesis of audio.' },
+  { id: 'half', cls: 'missing', text: SPEC_VIDEO, spoken: 'I am John Smith. I consent guiji clone my avatar.' },
+];
+
+/**
+ * Another company authorized than the sentence names: the API document's "guiji", a word no
+ * dictionary has, swapped for others. Known misses (bench/RESULTS.md): its pronunciation is
+ * guessed several ways, and one guess ("guy-jee") fits "Baidu" nearly as well as the recording.
+ */
+export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => {
+  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
+  return { id: `company-${company.toLowerCase()}`, cls: 'name' as const, text, spoken: text.replace('guiji', company) };
+});
 
 /** Synthetic cases: each says `spoken`; all are checked against `text`. */
 export const SYNTHETIC_CASES: ConsentCase[] = [
@@ -67,6 +102,8 @@ export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'your', cls: 'content', text: ALEX, spoken: 'I am Alex Morgan. I consent to clone your voice for the synthesis of audio.' },
   { id: 'no-consent', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I to clone my voice for the synthesis of audio.' },
   { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
+  ...ATTACKS,
+  ...COMPANY_SWAPS,
 ];
 
 /** An espeak-ng voice, optionally at a speaking rate and pitch (the TTS engine's own units). */
@@ -145,6 +182,24 @@ export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCa
   const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate, pitch: v.pitch });
   const source = `${target}.src.wav`;
   writeFileSync(source, wav);
+  await toWav16kMono(await locateMediaTools(), source, target);
+  return target;
+}
+
+/**
+ * Flite (Debian's `flite`): another synthesizer than espeak-ng, never used for tuning or as a
+ * reference, so its voices are out of sample. `kal` is an 8 kHz diphone voice; the others are
+ * 16 kHz statistical voices (US male, US female, Scottish male, US male).
+ */
+export const FLITE_VOICES = ['kal', 'kal16', 'slt', 'awb', 'rms'];
+
+/** Speaks `c.spoken` with Flite voice `voice` and converts it as the consent service converts downloads; cached in `dir`. */
+export async function synthesizeFlite(dir: string, c: ConsentCase, voice: string): Promise<string> {
+  const target = path.join(dir, `flite-${voice}--${c.id}.wav`);
+  if (existsSync(target)) return target;
+  mkdirSync(dir, { recursive: true });
+  const source = `${target}.src.wav`;
+  await runTool('flite', ['-voice', voice, '-t', c.spoken, '-o', source], { timeoutMs: 60_000 });
   await toWav16kMono(await locateMediaTools(), source, target);
   return target;
 }
