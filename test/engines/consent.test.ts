@@ -456,8 +456,8 @@ describe('consent corpus: every word that carries meaning is verified', () => {
     assert.ok(notVerified.length <= 3, notVerified.join('\n'));
   });
 
-  // Refusals a person (or an attacker) may phrase otherwise than the negations the grammar lists,
-  // on the API document's own sentences, each in one of the platform's English voices: "cannot",
+  // Refusals a person (or an attacker) may phrase otherwise than the corpus's negation cases, on
+  // the API document's own sentences, each in one of the platform's English voices: "cannot",
   // "won't", "will never", "do not give my consent", a refusal before or after the sentence, a
   // negated name, "not for the synthesis", the sentence cut short. None was used for tuning.
   test('refusals phrased otherwise, on the API document\'s sentences in the platform\'s own voices, are never verified; whatever is not verified says why', async () => {

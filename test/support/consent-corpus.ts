@@ -37,10 +37,10 @@ const SPEC_VIDEO = 'I am John Smith. I consent guiji clone my avatar for the syn
 const SPEC_AUDIO = 'I am Li Wei. I consent guiji clone my voice for the synthesis of audio.';
 
 /**
- * Refusals phrased otherwise than the corpus's negations, on the API document's sentences: a
- * negation the grammar does not list ("cannot", "won't", "will never"), a refusal before or after
- * the sentence, a negated name, a repeated "do not", and the sentence cut short. Never measured
- * while tuning (first run Dec 5, sixth session; bench/RESULTS.md).
+ * Refusals phrased otherwise than the negation cases above, on the API document's sentences: other
+ * words and places ("I cannot", "I won't", "I will never", "I do not give my consent"), a refusal
+ * before or after the sentence, a negated name, a repeated "do not", and the sentence cut short.
+ * Never used while tuning (first measured Dec 5, sixth session; bench/RESULTS.md).
  */
 export const ATTACKS: ConsentCase[] = [
   { id: 'give', cls: 'negation', text: SPEC_VIDEO, spoken: 'I am John Smith. I do not give my consent guiji clone my avatar for the synthesis of video.' },
