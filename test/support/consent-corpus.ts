@@ -57,7 +57,7 @@ export const ATTACKS: ConsentCase[] = [
 ];
 
 /**
- * Another company authorized than the sentence names: the API document's "guiji", a word no
+ * A company other than the one the sentence authorizes: the API document's "guiji", a word no
  * dictionary has, swapped for others. Known misses (bench/RESULTS.md): its pronunciation is
  * guessed several ways, and one guess ("guy-jee") fits "Baidu" nearly as well as the recording.
  */
@@ -188,8 +188,8 @@ export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCa
 
 /**
  * Flite (Debian's `flite`): another synthesizer than espeak-ng, never used for tuning or as a
- * reference, so its voices are out of sample. `kal` is an 8 kHz diphone voice; the others are
- * 16 kHz statistical voices (US male, US female, Scottish male, US male).
+ * reference, so its voices are out of sample: `kal` and `kal16` are diphone voices (8 and 16 kHz,
+ * US male); `slt`, `awb` and `rms` are statistical ones (US female, Scottish male, US male).
  */
 export const FLITE_VOICES = ['kal', 'kal16', 'slt', 'awb', 'rms'];
 
