@@ -40,21 +40,15 @@ if (!recognizer) throw new Error('pocketsphinx is not installed (apt-get install
 const work: Array<{ source: string; c: ConsentCase; file: () => Promise<string> }> = [];
 if (!only || only.includes('real')) for (const c of realCases()) work.push({ source: 'real speech', c, file: async () => c.file });
 const engine = new EspeakEngine({ threads: 1 });
-for (const v of VOICES) {
-  if (only && !only.includes(voiceName(v))) continue;
+const speakers: Array<{ source: string; speak: (c: ConsentCase) => Promise<string> }> = [
+  ...VOICES.map((v) => ({ source: voiceName(v), speak: (c: ConsentCase) => synthesize(engine, cache, c, v) })),
+  ...(process.env.CONSENT_BENCH_FLITE ? FLITE_VOICES.map((voice) => ({ source: `flite:${voice}`, speak: (c: ConsentCase) => synthesizeFlite(cache, c, voice) })) : []),
+];
+for (const { source, speak } of speakers) {
+  if (only && !only.includes(source)) continue;
   for (const c of SYNTHETIC_CASES) {
     if (only_cases && !only_cases.includes(c.id)) continue;
-    work.push({ source: voiceName(v), c, file: () => synthesize(engine, cache, c, v) });
-  }
-}
-
-if (process.env.CONSENT_BENCH_FLITE) {
-  for (const voice of FLITE_VOICES) {
-    if (only && !only.includes(`flite:${voice}`)) continue;
-    for (const c of SYNTHETIC_CASES) {
-      if (only_cases && !only_cases.includes(c.id)) continue;
-      work.push({ source: `flite:${voice}`, c, file: () => synthesizeFlite(cache, c, voice) });
-    }
+    work.push({ source, c, file: () => speak(c) });
   }
 }
 

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VoiceProfile } from '../../src/engines/tts/engine.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
-import { runTool } from '../../src/process/run-tool.js';
 import { toWav16kMono } from '../../src/media/ffmpeg.js';
-import { locateMediaTools } from '../../src/media/tools.js';
+import { locateMediaTools, type MediaTools } from '../../src/media/tools.js';
+import { runTool } from '../../src/process/run-tool.js';
 import { publicVoices } from '../../src/services/catalog.js';
 
 /** What a recording is, relative to the sentence it is checked against. */
@@ -175,15 +175,11 @@ export function realCases(): RealCase[] {
  * Speaks `spoken` with `voice` and converts it as the consent service converts downloads; cached
  * in `dir` by voice and case id, since espeak output for the same input is nearly identical.
  */
-export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCase, v: CorpusVoice): Promise<string> {
-  const target = path.join(dir, `${voiceName(v).replace(/[^\w.@-]/g, '_')}--${c.id}.wav`);
-  if (existsSync(target)) return target;
-  mkdirSync(dir, { recursive: true });
-  const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate, pitch: v.pitch });
-  const source = `${target}.src.wav`;
-  writeFileSync(source, wav);
-  await toWav16kMono(await locateMediaTools(), source, target);
-  return target;
+export function synthesize(engine: EspeakEngine, dir: string, c: ConsentCase, v: CorpusVoice): Promise<string> {
+  return convertedClip(dir, `${voiceName(v).replace(/[^\w.@-]/g, '_')}--${c.id}`, async (source) => {
+    const { wav } = await engine.synthesize(c.spoken, { engine: 'espeak', voice: v.voice, rate: v.rate, pitch: v.pitch });
+    writeFileSync(source, wav);
+  });
 }
 
 /**
@@ -193,13 +189,25 @@ export async function synthesize(engine: EspeakEngine, dir: string, c: ConsentCa
  */
 export const FLITE_VOICES = ['kal', 'kal16', 'slt', 'awb', 'rms'];
 
-/** Speaks `c.spoken` with Flite voice `voice` and converts it as the consent service converts downloads; cached in `dir`. */
-export async function synthesizeFlite(dir: string, c: ConsentCase, voice: string): Promise<string> {
-  const target = path.join(dir, `flite-${voice}--${c.id}.wav`);
+/** Speaks `c.spoken` with Flite voice `voice`, converted and cached as `synthesize` does. */
+export function synthesizeFlite(dir: string, c: ConsentCase, voice: string): Promise<string> {
+  return convertedClip(dir, `flite-${voice}--${c.id}`, async (source) => {
+    await runTool('flite', ['-voice', voice, '-t', c.spoken, '-o', source], { timeoutMs: 60_000 });
+  });
+}
+
+let mediaTools: Promise<MediaTools> | undefined;
+
+/**
+ * `dir`/`name`.wav: what `speak` writes to the source file it is given, converted to 16 kHz mono
+ * as the consent service converts downloads; made once, then reused.
+ */
+async function convertedClip(dir: string, name: string, speak: (source: string) => Promise<void>): Promise<string> {
+  const target = path.join(dir, `${name}.wav`);
   if (existsSync(target)) return target;
   mkdirSync(dir, { recursive: true });
   const source = `${target}.src.wav`;
-  await runTool('flite', ['-voice', voice, '-t', c.spoken, '-o', source], { timeoutMs: 60_000 });
-  await toWav16kMono(await locateMediaTools(), source, target);
+  await speak(source);
+  await toWav16kMono(await (mediaTools ??= locateMediaTools()), source, target);
   return target;
 }
