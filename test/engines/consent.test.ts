@@ -12,6 +12,7 @@ import {
   REFERENCE_VOICES,
   detectLanguage,
   guessPronunciations,
+  outOfDictionaryPronunciations,
   keepSpeech,
   numberToWords,
   parseHypseg,
@@ -23,7 +24,7 @@ import { resampleTo16k } from '../../src/engines/consent/audio.js';
 import { NEGATIONS, pathGrammar } from '../../src/engines/consent/grammar.js';
 import { EspeakEngine } from '../../src/engines/tts/espeak.js';
 import { encodeWavPcm16 } from '../../src/media/wav.js';
-import { ATTACKS, FLITE_VOICES, PUBLIC_VOICES, SYNTHETIC_CASES, realCases, synthesize, synthesizeFlite, voiceName } from '../support/consent-corpus.js';
+import { ATTACKS, COMPANY_SWAPS, FLITE_VOICES, PUBLIC_VOICES, SYNTHETIC_CASES, realCases, synthesize, synthesizeFlite, voiceName } from '../support/consent-corpus.js';
 import { ffmpegBin } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -68,6 +69,22 @@ describe('consent sentence parsing', () => {
     assert.ok(guessPronunciations('guiji').includes('G W EY JH IY'));
     assert.ok(guessPronunciations('xiaoming').includes('SH Y AW M IH NG'));
     assert.ok(guessPronunciations('jaxon').length > 0);
+  });
+
+  // A name is the person's own: every reading competes. Another word missing from the dictionary
+  // (the API document's "guiji") gets espeak-ng's and the spelling's first (pinyin) reading only:
+  // with all of them, other companies said in its place were verified (bench/RESULTS.md).
+  test('a name missing from the dictionary keeps every reading; another word, espeak-ng\'s and the pinyin one', () => {
+    const [jane, guiji] = parseSentence('I am Guiji. I consent guiji clone my voice.').filter((w) => w.text === 'guiji');
+    assert.equal(jane.isName, true);
+    assert.equal(guiji.isName, false);
+    const espeak = ['G IH JH IY'];
+    const all = guessPronunciations('guiji');
+    assert.ok(all.length >= 4);
+    assert.deepEqual(outOfDictionaryPronunciations(jane, espeak), [...espeak, ...all]);
+    assert.deepEqual(outOfDictionaryPronunciations(guiji, espeak), ['G IH JH IY', 'G W EY JH IY']);
+    // No repeat when espeak-ng's reading is the spelling's.
+    assert.deepEqual(outOfDictionaryPronunciations(guiji, ['G W EY JH IY']), ['G W EY JH IY']);
   });
 
   test('parseHypseg reads segments and skips null transitions', () => {
@@ -472,6 +489,20 @@ describe('consent corpus: every word that carries meaning is verified', () => {
       if (r.verdict === 'verified') verified.push(`${voiceName(v)} ${c.id}: ${c.spoken}`);
       assert.ok(r.verdict === 'verified' || r.verdict === 'refused' || r.verdict === 'review', describeResult(r));
       assertSaysWhy(c.id, r);
+    }
+    assert.deepEqual(verified, []);
+  });
+
+  // Another company said in place of the API document's "guiji" (a word no dictionary has). With
+  // every spelling reading of "guiji" competing, these four were verified (bench/RESULTS.md).
+  test('another company said in place of "guiji" is not verified, and the check says which word', async () => {
+    const swaps = [['en-us+f2', 'company-google'], ['en-us+f2', 'company-baidu'], ['en-us+f2', 'company-tencent'], ['en', 'company-baidu']];
+    const verified: string[] = [];
+    for (const [voice, id] of swaps) {
+      const c = COMPANY_SWAPS.find((x) => x.id === id)!;
+      const r = await recognizer.check(await synthesize(engine, dir, c, { voice }), c.text);
+      if (r.verdict === 'verified') verified.push(`${voice} ${id}: ${c.spoken}`);
+      assertSaysWhy(id, r);
     }
     assert.deepEqual(verified, []);
   });

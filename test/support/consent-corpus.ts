@@ -66,6 +66,16 @@ export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent
   return { id: `company-${company.toLowerCase()}`, cls: 'name' as const, text, spoken: text.replace('guiji', company) };
 });
 
+/**
+ * "guiji" read the ways a person might read a word they have never heard, spelled out for espeak:
+ * the Mandarin reading ("gway-jee"), "goo-ee-jee", "ghee-jee", "gwee-jee", "guy-jee". All are
+ * correct: the check must not turn people away for reading the company their way.
+ */
+export const GUIJI_READINGS: ConsentCase[] = ['gway jee', 'gooey jee', 'ghee jee', 'gwee jee', 'guy jee'].map((reading, k) => {
+  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
+  return { id: `guiji-${reading.split(' ')[0]}`, cls: 'correct' as const, text, spoken: text.replace('guiji', reading) };
+});
+
 /** Synthetic cases: each says `spoken`; all are checked against `text`. */
 export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'alex', cls: 'correct', text: ALEX, spoken: ALEX },
@@ -104,6 +114,7 @@ export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
   ...ATTACKS,
   ...COMPANY_SWAPS,
+  ...GUIJI_READINGS,
 ];
 
 /** An espeak-ng voice, optionally at a speaking rate and pitch (the TTS engine's own units). */

@@ -5,8 +5,9 @@
  *
  * 1. Energy-based speech detection trims leading/trailing silence and shortens long pauses.
  *    Nothing audible → refused ("no speech was heard").
- * 2. Pronunciations: the CMU dictionary's; for a word missing from it (a name), espeak-ng's
- *    American and British readings plus up to six letter-to-sound readings (and a pinyin one).
+ * 2. Pronunciations: the CMU dictionary's; for a word missing from it, espeak-ng's American and
+ *    British readings plus, for a name, up to six letter-to-sound readings and a pinyin one; for
+ *    another word (a company: "guiji"), only the first of those (the pinyin one when it is pinyin).
  *    For every word that carries meaning (not a function word, or part of the name), up to 60
  *    dictionary words that sound close to it (weighted phone edit distance ≤ 1.5, vowel for vowel
  *    and voiced for unvoiced cheaper; not its homophones, not words differing only in vowels).
@@ -134,7 +135,7 @@ import { SAMPLE_RATE, keepSpeech, pcmBytes, readWav16k, resampleTo16k } from './
 import { NEGATIONS, competitorGrammar, parsePhoneToken, pathGrammar, phoneLoopGrammar, type Grammar } from './grammar.js';
 import { GRAMMAR_SEARCH_ARGS, decode, isReadable, type Segment } from './pocketsphinx.js';
 import {
-  espeakPronunciations, guessPronunciations, lookupPronunciations, parseSentence, similarWords, spokenForm, type LexWord, type SentenceWord, type SimilarWord,
+  espeakPronunciations, lookupPronunciations, outOfDictionaryPronunciations, parseSentence, similarWords, spokenForm, type LexWord, type SentenceWord, type SimilarWord,
 } from './pronunciation.js';
 import { carriesMeaning, decide, needsReferences, type Decodes, type ReferenceDecodes } from './scoring.js';
 import type { ConsentRecognizer, ConsentResult } from './types.js';
@@ -143,7 +144,7 @@ export type { ConsentRecognizer, ConsentResult, ConsentVerdict, HeardNegation, H
 export { keepSpeech } from './audio.js';
 export { COMPETITORS, competitorGrammar } from './grammar.js';
 export { parseHypseg, type Segment } from './pocketsphinx.js';
-export { guessPronunciations, numberToWords, parseSentence, spokenForm, type SentenceWord } from './pronunciation.js';
+export { guessPronunciations, numberToWords, outOfDictionaryPronunciations, parseSentence, spokenForm, type SentenceWord } from './pronunciation.js';
 export { THRESHOLDS, decide, type Decodes, type Thresholds } from './scoring.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
 
   /**
    * Attaches pronunciations: the CMU dictionary's, else guesses: espeak-ng's readings (American
-   * and British) and the spelling rules' (guessPronunciations).
+   * and British) and the spelling rules' (outOfDictionaryPronunciations: all of them for a name).
    */
   private async lexicon(words: SentenceWord[]): Promise<LexWord[]> {
     const known = await lookupPronunciations(this.model.dict, new Set(words.map((w) => w.text)));
@@ -333,7 +334,7 @@ export class PocketsphinxRecognizer implements ConsentRecognizer {
     const read = missing.length > 0 ? await espeakPronunciations(this.speech, missing) : new Map<string, string[]>();
     return words.map((w) => {
       const prons = known.get(w.text);
-      return prons ? { ...w, prons, guessed: false } : { ...w, prons: [...new Set([...(read.get(w.text) ?? []), ...guessPronunciations(w.text)])], guessed: true };
+      return prons ? { ...w, prons, guessed: false } : { ...w, prons: outOfDictionaryPronunciations(w, read.get(w.text) ?? []), guessed: true };
     }).filter((w) => w.prons.length > 0);
   }
 
