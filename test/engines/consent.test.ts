@@ -75,16 +75,16 @@ describe('consent sentence parsing', () => {
   // (the API document's "guiji") gets espeak-ng's and the spelling's first (pinyin) reading only:
   // with all of them, other companies said in its place were verified (bench/RESULTS.md).
   test('a name missing from the dictionary keeps every reading; another word, espeak-ng\'s and the pinyin one', () => {
-    const [jane, guiji] = parseSentence('I am Guiji. I consent guiji clone my voice.').filter((w) => w.text === 'guiji');
-    assert.equal(jane.isName, true);
-    assert.equal(guiji.isName, false);
+    const [asName, asCompany] = parseSentence('I am Guiji. I consent guiji clone my voice.').filter((w) => w.text === 'guiji');
+    assert.equal(asName.isName, true);
+    assert.equal(asCompany.isName, false);
     const espeak = ['G IH JH IY'];
     const all = guessPronunciations('guiji');
     assert.ok(all.length >= 4);
-    assert.deepEqual(outOfDictionaryPronunciations(jane, espeak), [...espeak, ...all]);
-    assert.deepEqual(outOfDictionaryPronunciations(guiji, espeak), ['G IH JH IY', 'G W EY JH IY']);
+    assert.deepEqual(outOfDictionaryPronunciations(asName, espeak), [...espeak, ...all]);
+    assert.deepEqual(outOfDictionaryPronunciations(asCompany, espeak), ['G IH JH IY', 'G W EY JH IY']);
     // No repeat when espeak-ng's reading is the spelling's.
-    assert.deepEqual(outOfDictionaryPronunciations(guiji, ['G W EY JH IY']), ['G W EY JH IY']);
+    assert.deepEqual(outOfDictionaryPronunciations(asCompany, ['G W EY JH IY']), ['G W EY JH IY']);
   });
 
   test('parseHypseg reads segments and skips null transitions', () => {

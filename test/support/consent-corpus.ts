@@ -58,8 +58,9 @@ export const ATTACKS: ConsentCase[] = [
 
 /**
  * A company other than the one the sentence authorizes: the API document's "guiji", a word no
- * dictionary has, swapped for others. Known misses (bench/RESULTS.md): its pronunciation is
- * guessed several ways, and one guess ("guy-jee") fits "Baidu" nearly as well as the recording.
+ * dictionary has, swapped for others. Known misses (bench/RESULTS.md): 3 of 60 over 15 voices
+ * (13 while "guiji" was read eight ways: one guess, "guy-jih", fitted "Baidu" nearly as well as
+ * the recording fits the sentence).
  */
 export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => {
   const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
