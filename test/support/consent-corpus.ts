@@ -14,8 +14,12 @@ import { locateMediaTools, type MediaTools } from '../../src/media/tools.js';
 import { runTool } from '../../src/process/run-tool.js';
 import { publicVoices } from '../../src/services/catalog.js';
 
-/** What a recording is, relative to the sentence it is checked against. */
-export type ConsentClass = 'correct' | 'negation' | 'name' | 'content' | 'missing';
+/**
+ * What a recording is, relative to the sentence it is checked against. `reading`: correct, with
+ * a word outside the dictionary read otherwise than espeak-ng or pinyin read it (GUIJI_READINGS),
+ * counted apart from `correct` because no reading can cover every way of saying such a word.
+ */
+export type ConsentClass = 'correct' | 'reading' | 'negation' | 'name' | 'content' | 'missing';
 
 export interface ConsentCase {
   id: string;
@@ -70,11 +74,12 @@ export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent
 /**
  * "guiji" read the ways a person might read a word they have never heard, spelled out for espeak:
  * the Mandarin reading ("gway-jee"), "goo-ee-jee", "ghee-jee", "gwee-jee", "guy-jee". All are
- * correct: the check must not turn people away for reading the company their way.
+ * correct (class `reading`): such a person should be verified or sent to review rather than turned
+ * away; measured in bench/RESULTS.md (half are not verified, with eight readings of "guiji" or two).
  */
 export const GUIJI_READINGS: ConsentCase[] = ['gway jee', 'gooey jee', 'ghee jee', 'gwee jee', 'guy jee'].map((reading, k) => {
   const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
-  return { id: `guiji-${reading.split(' ')[0]}`, cls: 'correct' as const, text, spoken: text.replace('guiji', reading) };
+  return { id: `guiji-${reading.split(' ')[0]}`, cls: 'reading' as const, text, spoken: text.replace('guiji', reading) };
 });
 
 /** Synthetic cases: each says `spoken`; all are checked against `text`. */
