@@ -71,28 +71,26 @@ await engine.close();
 const classes: ConsentClass[] = ['correct', 'reading', 'negation', 'name', 'content', 'missing'];
 /** Classes that should be verified (a wrong outcome is a false refusal); the others should not (a false accept). */
 const shouldVerify = (cls: ConsentClass) => cls === 'correct' || cls === 'reading';
+/** A false refusal of a recording that should be verified, or a false accept of one that should not. */
+const isWrong = (r: Row) => (shouldVerify(r.c.cls) ? r.result.verdict !== 'verified' : r.result.verdict === 'verified');
 const sources = [...new Set(rows.map((r) => r.source))];
 const cell = (source: string, cls: ConsentClass) => {
   const rs = rows.filter((r) => r.source === source && r.c.cls === cls);
   if (rs.length === 0) return '';
-  const v = rs.filter((r) => r.result.verdict === 'verified').length;
-  const review = rs.filter((r) => (r.result.verdict as string) === 'review').length;
-  const wrong = shouldVerify(cls) ? rs.length - v : v;
-  return `${wrong}/${rs.length}${review ? ` (${review} review)` : ''}`;
+  const review = rs.filter((r) => r.result.verdict === 'review').length;
+  return `${rs.filter(isWrong).length}/${rs.length}${review ? ` (${review} review)` : ''}`;
 };
 console.log(`\n| source | false refusals: correct | read otherwise | false accepts: negation | name | content word | missing word |`);
 console.log('|---|---|---|---|---|---|---|');
 for (const s of sources) console.log(`| ${s} | ${classes.map((c) => cell(s, c)).join(' | ')} |`);
 const all = (cls: ConsentClass) => {
   const rs = rows.filter((r) => r.source !== 'real speech' && r.c.cls === cls);
-  const v = rs.filter((r) => r.result.verdict === 'verified').length;
-  return `${shouldVerify(cls) ? rs.length - v : v}/${rs.length}`;
+  return `${rs.filter(isWrong).length}/${rs.length}`;
 };
 console.log(`| all synthetic | ${classes.map(all).join(' | ')} |`);
 const ms = rows.map((r) => r.ms).sort((a, b) => a - b);
 console.log(`\n${rows.length} checks in ${((performance.now() - started) / 1000).toFixed(0)} s wall; per check median ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms`);
 for (const r of rows) {
-  const wrong = shouldVerify(r.c.cls) ? r.result.verdict !== 'verified' : r.result.verdict === 'verified';
-  if (wrong) console.log(`  ${shouldVerify(r.c.cls) ? 'refused' : 'accepted'}: ${r.source} ${r.c.id} (${r.result.verdict}): ${r.result.reason}`);
+  if (isWrong(r)) console.log(`  ${shouldVerify(r.c.cls) ? 'refused' : 'accepted'}: ${r.source} ${r.c.id} (${r.result.verdict}): ${r.result.reason}`);
 }
 if (process.env.CONSENT_BENCH_JSON) writeFileSync(process.env.CONSENT_BENCH_JSON, JSON.stringify(rows.map((r) => ({ source: r.source, id: r.c.id, cls: r.c.cls, ...r.result, ms: Math.round(r.ms) })), null, 1));

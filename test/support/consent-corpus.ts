@@ -40,6 +40,12 @@ export const JANE = 'I am Jane Doe. I consent guiji clone my avatar for the synt
 const SPEC_VIDEO = 'I am John Smith. I consent guiji clone my avatar for the synthesis of video.';
 const SPEC_AUDIO = 'I am Li Wei. I consent guiji clone my voice for the synthesis of audio.';
 
+/** The k-th of a list of cases that say `said` in place of "guiji", on the API document's sentences in turn. */
+function guijiSaidAs(said: string, k: number): Pick<ConsentCase, 'text' | 'spoken'> {
+  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
+  return { text, spoken: text.replace('guiji', said) };
+}
+
 /**
  * Refusals phrased otherwise than the negation cases above, on the API document's sentences: other
  * words and places ("I cannot", "I won't", "I will never", "I do not give my consent"), a refusal
@@ -66,10 +72,9 @@ export const ATTACKS: ConsentCase[] = [
  * (13 while "guiji" was read eight ways: one guess, "guy-jih", fitted "Baidu" nearly as well as
  * the recording fits the sentence).
  */
-export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => {
-  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
-  return { id: `company-${company.toLowerCase()}`, cls: 'name' as const, text, spoken: text.replace('guiji', company) };
-});
+export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => ({
+  id: `company-${company.toLowerCase()}`, cls: 'name', ...guijiSaidAs(company, k),
+}));
 
 /**
  * "guiji" read the ways a person might read a word they have never heard, spelled out for espeak:
@@ -77,10 +82,9 @@ export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent
  * correct (class `reading`): such a person should be verified or sent to review rather than turned
  * away; measured in bench/RESULTS.md (half are not verified, with eight readings of "guiji" or two).
  */
-export const GUIJI_READINGS: ConsentCase[] = ['gway jee', 'gooey jee', 'ghee jee', 'gwee jee', 'guy jee'].map((reading, k) => {
-  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
-  return { id: `guiji-${reading.split(' ')[0]}`, cls: 'reading' as const, text, spoken: text.replace('guiji', reading) };
-});
+export const GUIJI_READINGS: ConsentCase[] = ['gway jee', 'gooey jee', 'ghee jee', 'gwee jee', 'guy jee'].map((reading, k) => ({
+  id: `guiji-${reading.split(' ')[0]}`, cls: 'reading', ...guijiSaidAs(reading, k),
+}));
 
 /** Synthetic cases: each says `spoken`; all are checked against `text`. */
 export const SYNTHETIC_CASES: ConsentCase[] = [
