@@ -46,7 +46,16 @@ describe('consent sentence parsing', () => {
   test('words are lowercased, punctuation dropped, numbers spelled out, the stated name marked', () => {
     const words = parseSentence('I am Jane Doe. I consent Guiji to clone my voice 2 times.');
     assert.deepEqual(words.map((w) => w.text), ['i', 'am', 'jane', 'doe', 'i', 'consent', 'guiji', 'to', 'clone', 'my', 'voice', 'two', 'times']);
-    assert.deepEqual(words.filter((w) => w.isName).map((w) => w.text), ['jane', 'doe', 'guiji']);
+    assert.deepEqual(words.filter((w) => w.isName).map((w) => w.text), ['jane', 'doe']);
+    // The party the sentence authorizes is a company, not a name, capitalized or not; a name
+    // ends where the rest of the sentence starts.
+    const names = (text: string) => parseSentence(text).filter((w) => w.isName).map((w) => w.written).join(' ');
+    assert.equal(names('I am John Smith and I consent Guiji clone my avatar for the synthesis of video.'), 'John Smith');
+    assert.equal(names('I am Li Wei. I consent Tencent Cloud clone my voice for Wei Audio.'), 'Li Wei Wei Audio');
+    assert.equal(names('I, Maria Garcia, authorize Northwind Media to clone my avatar.'), 'Maria Garcia');
+    assert.equal(names("I'm Sarah O'Connor; I hereby consent to Guiji cloning my voice."), "Sarah O'Connor");
+    // Without the act it grants, a capitalized word after "consent" is taken as a name.
+    assert.equal(names('I consent, Jane Doe.'), 'Jane Doe');
     // Lowercase names are found through "I am" / "my name is".
     assert.deepEqual(parseSentence('my name is jane doe, i consent.').filter((w) => w.isName).map((w) => w.text), ['jane', 'doe']);
     assert.deepEqual(parseSentence('I am Doe, Jane. I consent.').filter((w) => w.isName).map((w) => w.text), ['doe', 'jane']);

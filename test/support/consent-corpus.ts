@@ -40,10 +40,13 @@ export const JANE = 'I am Jane Doe. I consent guiji clone my avatar for the synt
 const SPEC_VIDEO = 'I am John Smith. I consent guiji clone my avatar for the synthesis of video.';
 const SPEC_AUDIO = 'I am Li Wei. I consent guiji clone my voice for the synthesis of audio.';
 
-/** The k-th of a list of cases that say `said` in place of "guiji", on the API document's sentences in turn. */
-function guijiSaidAs(said: string, k: number): Pick<ConsentCase, 'text' | 'spoken'> {
-  const text = k % 2 ? SPEC_AUDIO : SPEC_VIDEO;
-  return { text, spoken: text.replace('guiji', said) };
+/**
+ * The k-th of a list of cases that say `said` in place of "guiji", on the API document's sentences
+ * in turn, with the company written as `written` ("guiji" as the document writes it, or "Guiji").
+ */
+function guijiSaidAs(said: string, k: number, written = 'guiji'): Pick<ConsentCase, 'text' | 'spoken'> {
+  const text = (k % 2 ? SPEC_AUDIO : SPEC_VIDEO).replace('guiji', written);
+  return { text, spoken: text.replace(written, said) };
 }
 
 /**
@@ -75,6 +78,18 @@ export const ATTACKS: ConsentCase[] = [
 export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => ({
   id: `company-${company.toLowerCase()}`, cls: 'name', ...guijiSaidAs(company, k),
 }));
+
+/**
+ * The company capitalized, "I consent Guiji clone my avatar ...", as a user may well type it: said
+ * right (class `correct`, both of the API document's sentences) and with another company in its
+ * place. A capitalized word inside a sentence is otherwise a name, and a name keeps every reading
+ * of its spelling, so these swaps were verified as often as the lowercase ones were with eight
+ * readings (bench/RESULTS.md).
+ */
+export const CAPITALIZED_COMPANY: ConsentCase[] = [
+  ...['Guiji', 'Guiji'].map((said, k) => ({ id: `capital-guiji-${k}`, cls: 'correct' as const, ...guijiSaidAs(said, k, 'Guiji') })),
+  ...['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => ({ id: `capital-${company.toLowerCase()}`, cls: 'name' as const, ...guijiSaidAs(company, k, 'Guiji') })),
+];
 
 /**
  * "guiji" read the ways a person might read a word they have never heard, spelled out for espeak:
@@ -124,6 +139,7 @@ export const SYNTHETIC_CASES: ConsentCase[] = [
   { id: 'no-clone', cls: 'missing', text: ALEX, spoken: 'I am Alex Morgan. I consent to my voice for the synthesis of audio.' },
   ...ATTACKS,
   ...COMPANY_SWAPS,
+  ...CAPITALIZED_COMPANY,
   ...GUIJI_READINGS,
 ];
 

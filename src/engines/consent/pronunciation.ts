@@ -19,8 +19,12 @@ export interface LexWord extends SentenceWord {
 }
 
 /**
- * Lowercase words with digits spelled out. Name words: those after "I am" / "I'm" / "my name is"
- * up to the end of that clause, and capitalized words inside a sentence (other than "I").
+ * Lowercase words with digits spelled out. Name words:
+ * - those after "I am" / "I'm" / "my name is", up to the end of that clause or to an "and", "I"
+ *   or "consent" that starts the rest of the sentence ("I am John Smith and I consent ...");
+ * - capitalized words inside a sentence (other than "I"), except the party the sentence
+ *   authorizes: "Guiji" in "I consent Guiji clone my avatar" is the company, a variable of the
+ *   API document's sentence like the name, but not the person's name (authorizedParty).
  */
 export function parseSentence(text: string): SentenceWord[] {
   const words: SentenceWord[] = [];
@@ -28,9 +32,11 @@ export function parseSentence(text: string): SentenceWord[] {
     let position = 0;
     for (const clause of sentence.split(/(?<=[,;:])\s+/)) {
       const tokens = clause.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
-      const introducedAt = nameIntroduction(tokens);
+      const [nameStart, nameEnd] = statedName(tokens);
+      const [partyStart, partyEnd] = authorizedParty(tokens);
       tokens.forEach((token, i) => {
-        const isName = (introducedAt >= 0 && i >= introducedAt) || (position > 0 && isCapitalizedName(token));
+        const isName = (i >= nameStart && i < nameEnd)
+          || (position > 0 && isCapitalizedName(token) && !(i >= partyStart && i < partyEnd));
         for (const word of spellOut(token)) words.push({ text: word, written: token, isName });
         position++;
       });
@@ -51,13 +57,47 @@ export function spokenForm(text: string): string {
     .filter(Boolean).join(', ')).filter(Boolean).join('. ') + '.';
 }
 
-/** Index of the first name token after "I am", "I'm" or "my name is" at the start of a clause, or -1. */
-function nameIntroduction(tokens: string[]): number {
-  const lower = tokens.map((t) => t.toLowerCase().replace('’', "'"));
-  if (lower[0] === 'i' && lower[1] === 'am') return 2;
-  if (lower[0] === "i'm") return 1;
-  if (lower[0] === 'my' && lower[1] === 'name' && lower[2] === 'is') return 3;
-  return -1;
+/** Lowercase tokens with the apostrophe unified, for matching the sentence's shape. */
+function lowered(tokens: string[]): string[] {
+  return tokens.map((t) => t.toLowerCase().replace(/’/g, "'"));
+}
+
+/** Words that end a stated name: what follows is the rest of the sentence, not the name. */
+const NAME_ENDS = new Set(['and', 'i', 'consent', 'hereby']);
+
+/**
+ * The name a clause states, as [start, end) token indexes: after "I am", "I'm" or "my name is" at
+ * the start of the clause, up to its end or to the first of NAME_ENDS; [0, 0) when it states none.
+ */
+function statedName(tokens: string[]): [number, number] {
+  const lower = lowered(tokens);
+  const start = lower[0] === 'i' && lower[1] === 'am' ? 2
+    : lower[0] === "i'm" ? 1
+      : lower[0] === 'my' && lower[1] === 'name' && lower[2] === 'is' ? 3
+        : -1;
+  if (start < 0) return [0, 0];
+  const end = lower.findIndex((t, i) => i >= start && NAME_ENDS.has(t));
+  return [start, end < 0 ? tokens.length : end];
+}
+
+/** Verbs that grant consent to a party named after them ("I consent Guiji ...", "I authorize Acme to ..."). */
+const GRANTING = new Set(['consent', 'authorize', 'authorise', 'allow', 'permit']);
+/** Words that end the party: the act it is granted ("... clone my avatar", "... to clone"). */
+const GRANTED_ACT = new Set(['to', 'clone', 'clones', 'cloning']);
+
+/**
+ * The party a clause grants consent to, as [start, end) token indexes: the words between a
+ * granting verb (and a "to" after it) and the act it grants, "Guiji" in the API document's "I
+ * consent guiji clone my avatar" and in "I consent to Guiji cloning my voice"; [0, 0) when the
+ * clause has none.
+ */
+function authorizedParty(tokens: string[]): [number, number] {
+  const lower = lowered(tokens);
+  const verb = lower.findIndex((t) => GRANTING.has(t));
+  if (verb < 0) return [0, 0];
+  const start = lower[verb + 1] === 'to' ? verb + 2 : verb + 1;
+  const act = lower.findIndex((t, i) => i >= start && GRANTED_ACT.has(t));
+  return act < 0 ? [0, 0] : [start, act];
 }
 
 function isCapitalizedName(token: string): boolean {
@@ -120,8 +160,8 @@ export function guessPronunciations(word: string): string[] {
  * The pronunciations a word missing from the dictionary competes with: espeak-ng's readings
  * (`espeak`, American and British) and the spelling's (guessPronunciations).
  * - A name gets every reading: it is the person's own, and they say it their way.
- * - Any other word (a company, such as the API document's "guiji") is read from the operator's
- *   text: espeak-ng's readings and the spelling's first, the pinyin one when the word is pinyin.
+ * - Any other word (a company, such as the API document's "guiji" or "Guiji": parseSentence
+ *   tells the party a sentence authorizes from a name) is read from the operator's text: espeak-ng's readings and the spelling's first, the pinyin one when the word is pinyin.
  *   Every further reading is one more way for another word to fit: with all eight of "guiji"'s,
  *   Acme, Google, Baidu or Tencent said in its place was verified in 13 of 60 recordings over 15
  *   voices, 3 with these two, since one guess or another ('G AH AY JH IH', "guy-jih") fits them
