@@ -82,9 +82,9 @@ export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent
 /**
  * The company capitalized, "I consent Guiji clone my avatar ...", as a user may well type it: said
  * right (class `correct`, both of the API document's sentences) and with another company in its
- * place. A capitalized word inside a sentence is otherwise a name, and a name keeps every reading
- * of its spelling, so these swaps were verified as often as the lowercase ones were with eight
- * readings (bench/RESULTS.md).
+ * place. While a capitalized word inside a sentence was taken for a name, "Guiji" kept every reading
+ * of its spelling, and 11 of these swaps in 60 were verified over 15 voices; 2 since the party a
+ * sentence authorizes is not a name (bench/RESULTS.md).
  */
 export const CAPITALIZED_COMPANY: ConsentCase[] = [
   ...['Guiji', 'Guiji'].map((said, k) => ({ id: `capital-guiji-${k}`, cls: 'correct' as const, ...guijiSaidAs(said, k, 'Guiji') })),
