@@ -152,7 +152,7 @@ describe('consent sentence parsing', () => {
     assert.throws(() => pathGrammar(words, ['w0p0k0', 's1x3'], negations, []), /unknown token/);
   });
 
-  test('a negation whose time the references do not account for is heard, even when its own gain is small', () => {
+  test('a negation whose time the references do not account for is heard, even when its own gain is small; one heard in place of a word names it', () => {
     // Five one-phone words. The references say each in 40 frames; the recording says "consent" in
     // 70, and the negating decode put "do not" in 20 of those frames, fitting them a little better.
     const texts = ['i', 'consent', 'to', 'clone', 'voices'];
@@ -202,6 +202,14 @@ describe('consent sentence parsing', () => {
     const pause = decide(words, { ...recording, audible, references: [reference([40, 40, 40, 40, 40])] });
     assert.equal(pause.verdict, 'verified', pause.reason);
     assert.equal(pause.negations?.[0].extraFrames, 0);
+
+    // A negation heard in place of a word, not between two: the answer names the word it replaced,
+    // so the person knows what to say again ("voice" said for "avatar" decodes as "won't").
+    const wont = `n${NEGATIONS.indexOf("won't")}p0`;
+    const replaced = decide(words, { ...recording, forced: sentence([40, 40, 40, 40, 40]), loop: loop(200), negating: segments([['w0p0k0', 40], ['w1p0k0', 40], ['w2p0k0', 40], [wont, 40, 20], ['w4p0k0', 40]]) });
+    assert.equal(replaced.verdict, 'refused');
+    assert.deepEqual(replaced.negations, [{ said: "won't", before: 'voices', instead: ['clone'], gain: 1200 }]);
+    assert.match(replaced.reason, /says 'won't' in place of 'clone', which the consent sentence does not/);
   });
 
   test('a word that carries meaning said in far less time than the references say it, or faint and quick at once, goes to review', () => {

@@ -278,7 +278,8 @@ function competingReadings(words: LexWord[], similar: SimilarWord[][], forced: S
     if (run.some((r) => r.negation)) {
       // A negation in place of a word: the word after it in the path is not the next one of the sentence.
       const place = { previous: previousWord, next: nextWord, start: competing[i].startFrame, end: competing[end].startFrame + competing[end].frames };
-      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, gain, place });
+      const replaced = words.slice(previousWord === null ? 0 : previousWord + 1, nextWord === null ? words.length : nextWord).map((w) => w.written);
+      negations.push({ said: run.map((r) => r.text).join(' '), before: nextWord === null ? null : words[nextWord].written, ...(replaced.length ? { instead: replaced } : {}), gain, place });
     } else {
       for (const r of run) substitutions.push({ said: r.text, instead: words[r.instead!].written, gain, frames: endFrame - startFrame });
     }
@@ -371,8 +372,10 @@ function perFrameScores(segments: Segment[]): number[] {
 }
 
 /** "'do not' before 'consent', 'no' at the end". */
+/** Each negation and where it was heard: in place of the words it replaced, else before a word or at the end. */
 function said(negations: HeardNegation[]): string {
-  return negations.map((n) => `'${n.said}'${n.before ? ` before '${n.before}'` : ' at the end'}`).join(', ');
+  const where = (n: HeardNegation) => (n.instead ? ` in place of ${n.instead.map((w) => `'${w}'`).join(' ')}` : n.before ? ` before '${n.before}'` : ' at the end');
+  return negations.map((n) => `'${n.said}'${where(n)}`).join(', ');
 }
 
 function round(x: number): number {

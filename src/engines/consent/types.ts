@@ -54,6 +54,11 @@ export interface HeardNegation {
   said: string;
   /** The sentence word it came before or replaced; null at the end. */
   before: string | null;
+  /**
+   * The sentence words it was heard in place of ("won't" where the sentence says "avatar"), when
+   * it replaced any rather than coming between two of them.
+   */
+  instead?: string[];
   /** Acoustic score of the competing reading minus the sentence's over the same span (pocketsphinx units). */
   gain: number;
   /**
