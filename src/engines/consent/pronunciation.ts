@@ -161,7 +161,8 @@ export function guessPronunciations(word: string): string[] {
  * (`espeak`, American and British) and the spelling's (guessPronunciations).
  * - A name gets every reading: it is the person's own, and they say it their way.
  * - Any other word (a company, such as the API document's "guiji" or "Guiji": parseSentence
- *   tells the party a sentence authorizes from a name) is read from the operator's text: espeak-ng's readings and the spelling's first, the pinyin one when the word is pinyin.
+ *   tells the party a sentence authorizes from a name) is read from the operator's text:
+ *   espeak-ng's readings and the spelling's first, the pinyin one when the word is pinyin.
  *   Every further reading is one more way for another word to fit: with all eight of "guiji"'s,
  *   Acme, Google, Baidu or Tencent said in its place was verified in 13 of 60 recordings over 15
  *   voices, 3 with these two, since one guess or another ('G AH AY JH IH', "guy-jih") fits them

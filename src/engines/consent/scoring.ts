@@ -371,8 +371,10 @@ function perFrameScores(segments: Segment[]): number[] {
   return perFrame;
 }
 
-/** "'do not' before 'consent', 'no' at the end". */
-/** Each negation and where it was heard: in place of the words it replaced, else before a word or at the end. */
+/**
+ * Each negation and where it was heard: in place of the words it replaced, else before a word or
+ * at the end ("'won't' in place of 'avatar', 'do not' before 'consent', 'no' at the end").
+ */
 function said(negations: HeardNegation[]): string {
   const where = (n: HeardNegation) => (n.instead ? ` in place of ${n.instead.map((w) => `'${w}'`).join(' ')}` : n.before ? ` before '${n.before}'` : ' at the end');
   return negations.map((n) => `'${n.said}'${where(n)}`).join(', ');

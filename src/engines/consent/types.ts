@@ -52,7 +52,7 @@ export interface HeardWord {
 /** A negation the competing decode heard, and how much better the audio fits with it. */
 export interface HeardNegation {
   said: string;
-  /** The sentence word it came before or replaced; null at the end. */
+  /** The sentence word after it (after the words it replaced, if any); null at the end. */
   before: string | null;
   /**
    * The sentence words it was heard in place of ("won't" where the sentence says "avatar"), when
