@@ -152,7 +152,7 @@ describe('consent sentence parsing', () => {
     assert.throws(() => pathGrammar(words, ['w0p0k0', 's1x3'], negations, []), /unknown token/);
   });
 
-  test('a negation whose time the references do not account for is heard, even when its own gain is small; one heard in place of a word names it', () => {
+  test('a negation whose time the references do not account for is heard, even when its own gain is small; one in no extra time is explained by references that hear it as strongly; one heard in place of a word names it', () => {
     // Five one-phone words. The references say each in 40 frames; the recording says "consent" in
     // 70, and the negating decode put "do not" in 20 of those frames, fitting them a little better.
     const texts = ['i', 'consent', 'to', 'clone', 'voices'];
@@ -210,6 +210,21 @@ describe('consent sentence parsing', () => {
     assert.equal(replaced.verdict, 'refused');
     assert.deepEqual(replaced.negations, [{ said: "won't", before: 'voices', instead: ['clone'], gain: 1200 }]);
     assert.match(replaced.reason, /says 'won't' in place of 'clone', which the consent sentence does not/);
+
+    // A negation the references show as strongly (British "audio" heard as 'don't won't no'), in no
+    // time the sentence does not account for, is the written words heard the way the references
+    // hear them: verified, though it gains more than the refusal limit of 1000. With time of its
+    // own, the references explain it only up to that limit: refused for the time.
+    const no = `n${NEGATIONS.indexOf('no')}p0`;
+    const endsInNo = (perFrame: number, frames = 40) => segments([['w0p0k0', 40], ['w1p0k0', 40], ['w2p0k0', 40], ['w3p0k0', 40], [no, frames, perFrame]]);
+    const hearNo = { ...reference([40, 40, 40, 40, 40]), negating: endsInNo(28) };
+    const asReferences = decide(words, { ...recording, forced: sentence([40, 40, 40, 40, 40]), loop: loop(200), negating: endsInNo(32.5), references: [hearNo] });
+    assert.deepEqual(asReferences.negations, [{ said: 'no', before: null, instead: ['voices'], gain: 1700, reference: 1520, extraFrames: 0 }]);
+    assert.equal(asReferences.verdict, 'verified', asReferences.reason);
+    const longer = decide(words, { ...recording, forced: sentence([40, 40, 40, 40, 80]), loop: loop(240), negating: endsInNo(11.25, 80), references: [hearNo] });
+    assert.deepEqual(longer.negations, [{ said: 'no', before: null, instead: ['voices'], gain: 1700, reference: 1520, extraFrames: 16 }]);
+    assert.equal(longer.verdict, 'refused');
+    assert.match(longer.reason, /has speech at the end that the consent sentence does not have \(it sounds like 'no'\)/);
   });
 
   test('a word that carries meaning said in far less time than the references say it, or faint and quick at once, goes to review', () => {

@@ -136,8 +136,9 @@ function readingsOf(words: LexWord[], similar: SimilarWord[][], decodes: Pick<De
  * A reading's gain beyond what the same reading gains on the reference renderings (the largest of
  * them, and never below 0): what the recording says differently, rather than what the acoustic
  * model hears in any synthetic voice saying the sentence right. At most `cap` is taken away: for
- * negations and shortfalls the refusal limit of its kind, so a clear enough negation or a word
- * clearly not heard is never explained away entirely.
+ * shortfalls, and negations that take time the sentence does not account for, the refusal limit
+ * of its kind, so a clear enough negation or a word clearly not heard is never explained away
+ * entirely.
  */
 export function excess(r: { gain: number; reference?: number } | { shortfall: number; reference?: number }, cap = Infinity): number {
   return ('gain' in r ? r.gain : r.shortfall) - Math.min(cap, Math.max(0, r.reference ?? 0));
@@ -199,8 +200,13 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
 
   // A negation also counts when the time it takes is time the sentence does not account for (extraFrames).
   const lengthened = (n: HeardNegation) => (n.extraFrames ?? 0) >= tune.negationExtraFrames;
-  const clearNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationRefuse);
-  const extraSpeech = negations.filter((n) => !clearNegations.includes(n) && lengthened(n) && excess(n, tune.negationRefuse) > 0);
+  // The references explain a negation at most up to the refusal limit, unless it takes no time at
+  // all that the sentence does not account for: then it is the written words, heard the way the
+  // references show them (British "audio" at the end heard as 'don't won't no', 1526 on the
+  // references, where a negation said takes time: median 21 frames, bench/RESULTS.md).
+  const beyond = (n: HeardNegation) => excess(n, n.extraFrames === 0 ? Infinity : tune.negationRefuse);
+  const clearNegations = negations.filter((n) => beyond(n) > tune.negationRefuse);
+  const extraSpeech = negations.filter((n) => !clearNegations.includes(n) && lengthened(n) && beyond(n) > 0);
   if (clearNegations.length > 0 || extraSpeech.length > 0) {
     const parts = [
       ...(clearNegations.length ? [`says ${said(clearNegations)}, which the consent sentence does not`] : []),
@@ -221,7 +227,7 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   if (notHeard.length > 0) {
     return { verdict: 'refused', ...details, notHeard, reason: `${capitalize(quote(notHeard))} ${notHeard.length > 1 ? 'were' : 'was'} not heard in the recording; record the person saying the consent sentence clearly, word for word.` };
   }
-  const uncertainNegations = negations.filter((n) => excess(n, tune.negationRefuse) > tune.negationReview || lengthened(n));
+  const uncertainNegations = negations.filter((n) => beyond(n) > tune.negationReview || lengthened(n));
   const uncertainSubstitutions = substitutions.filter((s) => excess(s) > tune.similarReview);
   const unclear = words.filter((w, i) => excess(report[i], tune.refuse) > limit(w, 'review')).map((w) => w.written);
   const pace = (i: number) => report[i].pace ?? Infinity;
