@@ -203,7 +203,8 @@ export function decide(words: LexWord[], decodes: Decodes, similar: SimilarWord[
   // The references explain a negation at most up to the refusal limit, unless it takes no time at
   // all that the sentence does not account for: then it is the written words, heard the way the
   // references show them (British "audio" at the end heard as 'don't won't no', 1526 on the
-  // references, where a negation said takes time: median 21 frames, bench/RESULTS.md).
+  // references). A negation said takes time: the strongest one of 133 negation checks took none in
+  // one check only, refused by a gain no reference showed (bench/RESULTS.md).
   const beyond = (n: HeardNegation) => excess(n, n.extraFrames === 0 ? Infinity : tune.negationRefuse);
   const clearNegations = negations.filter((n) => beyond(n) > tune.negationRefuse);
   const extraSpeech = negations.filter((n) => !clearNegations.includes(n) && lengthened(n) && beyond(n) > 0);
