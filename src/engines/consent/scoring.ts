@@ -383,7 +383,7 @@ function perFrameScores(segments: Segment[]): number[] {
  * at the end ("'won't' in place of 'avatar', 'do not' before 'consent', 'no' at the end").
  */
 function said(negations: HeardNegation[]): string {
-  const where = (n: HeardNegation) => (n.instead ? ` in place of ${n.instead.map((w) => `'${w}'`).join(' ')}` : n.before ? ` before '${n.before}'` : ' at the end');
+  const where = (n: HeardNegation) => (n.instead ? ` in place of '${n.instead.join(' ')}'` : n.before ? ` before '${n.before}'` : ' at the end');
   return negations.map((n) => `'${n.said}'${where(n)}`).join(', ');
 }
 
