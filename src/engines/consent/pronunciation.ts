@@ -32,12 +32,13 @@ export function parseSentence(text: string): SentenceWord[] {
     let position = 0;
     for (const clause of sentence.split(/(?<=[,;:])\s+/)) {
       const tokens = clause.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu) ?? [];
-      const [nameStart, nameEnd] = statedName(tokens);
-      const [partyStart, partyEnd] = authorizedParty(tokens);
+      const lower = tokens.map(normalizeToken);
+      const [nameStart, nameEnd] = statedName(lower);
+      const [partyStart, partyEnd] = authorizedParty(lower);
       tokens.forEach((token, i) => {
         const isName = (i >= nameStart && i < nameEnd)
           || (position > 0 && isCapitalizedName(token) && !(i >= partyStart && i < partyEnd));
-        for (const word of spellOut(token)) words.push({ text: word, written: token, isName });
+        for (const word of spellOut(lower[i])) words.push({ text: word, written: token, isName });
         position++;
       });
     }
@@ -57,27 +58,22 @@ export function spokenForm(text: string): string {
     .filter(Boolean).join(', ')).filter(Boolean).join('. ') + '.';
 }
 
-/** Lowercase tokens with the apostrophe unified, for matching the sentence's shape. */
-function lowered(tokens: string[]): string[] {
-  return tokens.map((t) => t.toLowerCase().replace(/’/g, "'"));
-}
-
 /** Words that end a stated name: what follows is the rest of the sentence, not the name. */
 const NAME_ENDS = new Set(['and', 'i', 'consent', 'hereby']);
 
 /**
- * The name a clause states, as [start, end) token indexes: after "I am", "I'm" or "my name is" at
- * the start of the clause, up to its end or to the first of NAME_ENDS; [0, 0) when it states none.
+ * The name a clause states, as [start, end) indexes into its tokens (`lower`, normalizeToken's
+ * forms): after "I am", "I'm" or "my name is" at the start of the clause, up to its end or to the
+ * first of NAME_ENDS; [0, 0) when it states none.
  */
-function statedName(tokens: string[]): [number, number] {
-  const lower = lowered(tokens);
+function statedName(lower: string[]): [number, number] {
   const start = lower[0] === 'i' && lower[1] === 'am' ? 2
     : lower[0] === "i'm" ? 1
       : lower[0] === 'my' && lower[1] === 'name' && lower[2] === 'is' ? 3
         : -1;
   if (start < 0) return [0, 0];
   const end = lower.findIndex((t, i) => i >= start && NAME_ENDS.has(t));
-  return [start, end < 0 ? tokens.length : end];
+  return [start, end < 0 ? lower.length : end];
 }
 
 /** Verbs that grant consent to a party named after them ("I consent Guiji ...", "I authorize Acme to ..."). */
@@ -86,13 +82,12 @@ const GRANTING = new Set(['consent', 'authorize', 'authorise', 'allow', 'permit'
 const GRANTED_ACT = new Set(['to', 'clone', 'clones', 'cloning']);
 
 /**
- * The party a clause grants consent to, as [start, end) token indexes: the words between a
- * granting verb (and a "to" after it) and the act it grants, "Guiji" in the API document's "I
- * consent guiji clone my avatar" and in "I consent to Guiji cloning my voice"; [0, 0) when the
- * clause has none.
+ * The party a clause grants consent to, as [start, end) indexes into its tokens (`lower`,
+ * normalizeToken's forms): the words between a granting verb (and a "to" after it) and the act it
+ * grants, "Guiji" in the API document's "I consent guiji clone my avatar" and in "I consent to
+ * Guiji cloning my voice"; [0, 0) when the clause has none.
  */
-function authorizedParty(tokens: string[]): [number, number] {
-  const lower = lowered(tokens);
+function authorizedParty(lower: string[]): [number, number] {
   const verb = lower.findIndex((t) => GRANTING.has(t));
   if (verb < 0) return [0, 0];
   const start = lower[verb + 1] === 'to' ? verb + 2 : verb + 1;
@@ -109,9 +104,8 @@ function normalizeToken(token: string): string {
   return token.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/’/g, "'");
 }
 
-/** Normalizes a token into dictionary words: lowercase, no accents ("José" → "jose"), apostrophe unified, numbers as words. */
-function spellOut(token: string): string[] {
-  const lower = normalizeToken(token);
+/** A token in dictionary form (normalizeToken: "José" → "jose") as dictionary words: numbers as words. */
+function spellOut(lower: string): string[] {
   if (/^\d+$/.test(lower)) return numberToWords(Number(lower));
   // Mixed letters and digits ("3rd", "mp3"): the digits are spoken separately.
   return lower.split(/(\d+)/).filter(Boolean).flatMap((part) => (/^\d+$/.test(part) ? numberToWords(Number(part)) : [part]));
