@@ -87,7 +87,7 @@ export const COMPANY_SWAPS: ConsentCase[] = ['Acme', 'Google', 'Baidu', 'Tencent
  * sentence authorizes is not a name (bench/RESULTS.md).
  */
 export const CAPITALIZED_COMPANY: ConsentCase[] = [
-  ...['Guiji', 'Guiji'].map((said, k) => ({ id: `capital-guiji-${k}`, cls: 'correct' as const, ...guijiSaidAs(said, k, 'Guiji') })),
+  ...[0, 1].map((k) => ({ id: `capital-guiji-${k}`, cls: 'correct' as const, ...guijiSaidAs('Guiji', k, 'Guiji') })),
   ...['Acme', 'Google', 'Baidu', 'Tencent'].map((company, k) => ({ id: `capital-${company.toLowerCase()}`, cls: 'name' as const, ...guijiSaidAs(company, k, 'Guiji') })),
 ];
 
